@@ -1,0 +1,103 @@
+# hlua: Lua 5.4 with the Harness API built in.
+#   make            build build/hlua (and the HTTP module build/hlua_http.so)
+#   make test       every test suite; ends with "N passed, N failed"
+#   make demo       build, start the sandbox, run a real script against it
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make bench      hlua side by side with its peers
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib/hlua
+SHAREDIR ?= $(PREFIX)/share/hlua
+MANDIR ?= $(PREFIX)/share/man/man1
+BUILD ?= build
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700
+CFLAGS += $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl 2>/dev/null)
+
+# Lua is linked in whole and its API exported (-E), as stock lua does, so
+# that C modules (lfs, lpeg, busted's) load with require; libcurl is not
+# linked into the binary at all: it costs 4x in start-up, so it lives in the
+# HTTP module, loaded on the first request.
+LUA_LIBS = -Wl,--whole-archive -Wl,-Bstatic -llua5.4 -Wl,-Bdynamic -Wl,--no-whole-archive
+HOST_LIBS = -Wl,-E $(LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcjson) -lreadline -lm -ldl
+HTTP_LIBS = $(shell $(PKG_CONFIG) --libs libcurl)
+
+HTTP_SRC = $(wildcard src/http*.c src/loop.c)
+HOST_SRC = $(filter-out $(HTTP_SRC),$(wildcard src/*.c))
+HOST_OBJ = $(HOST_SRC:src/%.c=$(BUILD)/%.o)
+HTTP_OBJ = $(HTTP_SRC:src/%.c=$(BUILD)/pic/%.o)
+HTTP_MOD = $(if $(HTTP_SRC),$(BUILD)/hlua_http.so)
+
+DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
+  libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem \
+  python3 openssl curl jq hyperfine time valgrind clang
+HLUA = $(BUILD)/hlua
+
+.PHONY: all deps test demo asan bench sandbox install uninstall clean
+
+all: $(HLUA) $(HTTP_MOD)
+
+$(HLUA): $(HOST_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(HOST_OBJ) $(HOST_LIBS)
+
+$(BUILD)/hlua_http.so: $(HTTP_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(HTTP_OBJ) $(HTTP_LIBS)
+
+$(BUILD)/%.o: src/%.c src/hlua.h | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: src/%.c src/hlua.h | $(BUILD)
+	@mkdir -p $(BUILD)/pic
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# Installs the Debian packages the build and the tests need, when one is missing.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: deps
+	$(MAKE) all
+	HLUA=$(HLUA) tests/run
+
+asan: deps
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp HLUA=build-asan/hlua tests/run
+
+demo: deps
+	$(MAKE) all
+	tests/sandbox/demo
+
+sandbox: all
+	tests/sandbox/serve --port 0
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 $(HLUA) $(DESTDIR)$(BINDIR)/hlua
+	$(if $(HTTP_MOD),install -m 644 $(HTTP_MOD) $(DESTDIR)$(LIBDIR)/)
+	cp -R lua $(DESTDIR)$(SHAREDIR)/
+	install -d $(DESTDIR)$(SHAREDIR)/scripts
+	cp -R scripts/. $(DESTDIR)$(SHAREDIR)/scripts/
+	install -m 644 hlua.1 $(DESTDIR)$(MANDIR)/hlua.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hlua $(DESTDIR)$(MANDIR)/hlua.1
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,468 @@
+/*
+** main.c: the command line.
+** hlua behaves like the stock `lua` 5.4 interpreter (same options, order of
+** execution, `arg` table, messages and exit codes) so that shebang lines and
+** tools built for `lua` work unchanged; it adds -p, the configuration
+** overrides (--profile, --endpoint, ...), --trace, --help and --version.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "hlua.h"
+
+#define PROGNAME "hlua"
+
+/* bits of the flags collected from the command line */
+#define HAS_ERROR 1 /* bad option */
+#define HAS_I 2     /* -i */
+#define HAS_V 4     /* -v */
+#define HAS_E 8     /* -e or -p */
+#define HAS_NOENV 16 /* -E */
+#define HAS_HELP 32
+#define HAS_VERSION 64
+
+/* The long options that take a value, and the configuration key each sets. */
+static const char *const value_options[][2] = {
+    {"--profile", "profile"}, {"--endpoint", "endpoint"}, {"--account", "account"},
+    {"--org", "org"},         {"--project", "project"},   {NULL, NULL}};
+
+/* Set by the SIGINT handler; the only mutable global, as a signal handler
+** can reach nothing else. */
+static volatile sig_atomic_t interrupted = 0;
+static lua_State *signal_state = NULL;
+
+int hlua_interrupted(void) { return interrupted != 0; }
+
+static void l_message(const char *pname, const char *msg) {
+  if (pname) fprintf(stderr, "%s: ", pname);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+/* Prints the error message on top of the stack, if any, and pops it. */
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    l_message(PROGNAME, msg ? msg : "(error object is not a string)");
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+/* Hook set by the signal handler: raises an error in the running code. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/* First Ctrl-C stops the Lua code at its next step (and the HTTP layer,
+** which polls hlua_interrupted); a second one kills the process. */
+static void on_sigint(int sig) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(sig, SIG_DFL);
+  interrupted = 1;
+  if (signal_state) lua_sethook(signal_state, stop_hook, flag, 1);
+}
+
+/* Message handler: adds a traceback to string errors; an error object with
+** __tostring (such as harness.Error) becomes that one line. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Calls the chunk below narg arguments with the message handler and
+** Ctrl-C armed. */
+int hlua_docall(lua_State *L, int narg, int nres) {
+  int status;
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  signal_state = L;
+  interrupted = 0;
+  signal(SIGINT, on_sigint);
+  status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, SIG_DFL);
+  lua_remove(L, base);
+  return status;
+}
+
+static void print_version(void) {
+  fputs(LUA_COPYRIGHT "\n", stdout);
+  fflush(stdout);
+}
+
+/* Returns the index of the long option `opt` in value_options, or -1. */
+static int value_option(const char *opt) {
+  int i;
+  for (i = 0; value_options[i][0]; i++) {
+    size_t n = strlen(value_options[i][0]);
+    if (strncmp(opt, value_options[i][0], n) == 0 && (opt[n] == '\0' || opt[n] == '='))
+      return i;
+  }
+  return -1;
+}
+
+static void print_usage(const char *badoption) {
+  fprintf(stderr, "%s: ", PROGNAME);
+  if (badoption[1] == 'e' || badoption[1] == 'l' || badoption[1] == 'p' ||
+      value_option(badoption) >= 0)
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  fprintf(stderr,
+          "usage: %s [options] [script [args]]\n"
+          "Available options are:\n"
+          "  -e stat   execute string 'stat'\n"
+          "  -i        enter interactive mode after executing 'script'\n"
+          "  -l mod    require library 'mod' into global 'mod'\n"
+          "  -l g=mod  require library 'mod' into global 'g'\n"
+          "  -v        show version information\n"
+          "  -E        ignore environment variables\n"
+          "  -W        turn warnings on\n"
+          "  --        stop handling options\n"
+          "  -         stop handling options and execute stdin\n",
+          PROGNAME);
+  fflush(stderr);
+}
+
+static void print_help(void) {
+  fputs(
+      "usage: " PROGNAME " [options] [script [args]]\n"
+      "Runs a Lua 5.4 script with the 'harness' module built in.\n"
+      "\n"
+      "Options (as in lua):\n"
+      "  -e stat          execute string 'stat'\n"
+      "  -p expr          evaluate 'expr' and print its values (tables as JSON)\n"
+      "  -i               enter interactive mode after executing 'script'\n"
+      "  -l mod           require library 'mod' into global 'mod'\n"
+      "  -l g=mod         require library 'mod' into global 'g'\n"
+      "  -v               show Lua's version information\n"
+      "  -E               ignore environment variables (LUA_INIT, LUA_PATH, HLUA_PATH)\n"
+      "  -W               turn warnings on\n"
+      "  --               stop handling options\n"
+      "  -                stop handling options and execute stdin\n"
+      "Options of hlua:\n"
+      "  --profile NAME   use that profile of the config file\n"
+      "  --endpoint URL   Harness endpoint (default https://app.harness.io)\n"
+      "  --account ID     account identifier (default: from the API key)\n"
+      "  --org ID         default organization\n"
+      "  --project ID     default project\n"
+      "  --trace          log every HTTP exchange to stderr\n"
+      "  --help           show this help\n"
+      "  --version        show the versions of hlua, Lua, libcurl and cJSON\n"
+      "\n"
+      "Environment:\n"
+      "  HARNESS_API_KEY (or HARNESS_PLATFORM_API_KEY), HARNESS_API_KEY_FILE,\n"
+      "  HARNESS_ENDPOINT, HARNESS_ACCOUNT_ID, HARNESS_ORG_ID, HARNESS_PROJECT_ID,\n"
+      "  HARNESS_PROFILE, HARNESS_CA_BUNDLE, HARNESS_TRACE (1 or 2), HARNESS_LOG,\n"
+      "  HLUA_PATH (where 'require' looks first), LUA_INIT_5_4, LUA_INIT.\n"
+      "Config file: $XDG_CONFIG_HOME/hlua/config.json (~/.config/hlua/config.json).\n"
+      "The API key is never taken from the command line.\n",
+      stdout);
+}
+
+/* Checks a '--' option at argv[*i]; returns flags to add, or HAS_ERROR. */
+static int collect_long(char **argv, int *i) {
+  const char *opt = argv[*i];
+  if (strcmp(opt, "--trace") == 0) return 0;
+  if (strcmp(opt, "--help") == 0) return HAS_HELP;
+  if (strcmp(opt, "--version") == 0) return HAS_VERSION;
+  if (value_option(opt) < 0) return HAS_ERROR;
+  if (strchr(opt, '=') == NULL) {
+    if (argv[*i + 1] == NULL) return HAS_ERROR;
+    (*i)++;
+  }
+  return 0;
+}
+
+/*
+** Traverses the options, checking them. Returns the flags; '*first' gets the
+** index of the first argument that is not an option (the script, if any),
+** or of the bad option when HAS_ERROR is set.
+*/
+static int collectargs(char **argv, int *first) {
+  int args = 0, i;
+  if (argv[0] == NULL) {
+    *first = -1;
+    return 0;
+  }
+  for (i = 1; argv[i] != NULL; i++) {
+    *first = i;
+    if (argv[i][0] != '-') return args;
+    switch (argv[i][1]) {
+      case '-':
+        if (argv[i][2] == '\0') {
+          *first = i + 1;
+          return args;
+        } else {
+          int more = collect_long(argv, &i);
+          if (more & HAS_ERROR) return HAS_ERROR;
+          args |= more;
+        }
+        break;
+      case '\0': return args;
+      case 'E':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        args |= HAS_NOENV;
+        break;
+      case 'W':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        break;
+      case 'i':
+        args |= HAS_I; /* -i implies -v */
+        /* FALLTHROUGH */
+      case 'v':
+        if (argv[i][2] != '\0') return HAS_ERROR;
+        args |= HAS_V;
+        break;
+      case 'e':
+      case 'p':
+        args |= HAS_E; /* -e, -p and -l all need an argument */
+        /* FALLTHROUGH */
+      case 'l':
+        if (argv[i][2] == '\0') {
+          i++;
+          if (argv[i] == NULL || argv[i][0] == '-') return HAS_ERROR;
+        }
+        break;
+      default: return HAS_ERROR;
+    }
+  }
+  *first = i;
+  return args;
+}
+
+/*
+** Stores the configuration options in the table on top of the stack
+** (package.loaded["hlua.cli"]), where the harness module reads them.
+*/
+static void store_long_option(lua_State *L, char **argv, int *i) {
+  const char *opt = argv[*i];
+  int k = value_option(opt);
+  if (k >= 0) {
+    const char *eq = strchr(opt, '=');
+    lua_pushstring(L, eq ? eq + 1 : argv[++(*i)]);
+    lua_setfield(L, -2, value_options[k][1]);
+  } else if (strcmp(opt, "--trace") == 0) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "trace");
+  }
+}
+
+static void store_cli_options(lua_State *L, char **argv, int script) {
+  int i;
+  lua_newtable(L);
+  for (i = 1; i < script; i++) {
+    if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0')
+      store_long_option(L, argv, &i);
+    else if (strchr("elp", argv[i][1]) && argv[i][2] == '\0')
+      i++; /* skip the argument of -e, -l, -p */
+  }
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "hlua.cli");
+  lua_pop(L, 1);
+}
+
+/* Creates the global 'arg': the script name at index 0, what comes before
+** it at negative indices, its arguments at positive ones. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  int i, narg;
+  if (script == argc) script = 0;
+  narg = argc - (script + 1);
+  lua_createtable(L, narg, script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = hlua_docall(L, 0, 0);
+  return report(L, status);
+}
+
+static int dofile(lua_State *L, const char *name) {
+  return dochunk(L, luaL_loadfile(L, name));
+}
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* -p: evaluates an expression and prints each of its values. */
+static int doprint(lua_State *L, const char *expr) {
+  int status, base = lua_gettop(L);
+  const char *chunk = lua_pushfstring(L, "return %s", expr);
+  status = luaL_loadbuffer(L, chunk, strlen(chunk), "=(command line)");
+  lua_remove(L, -2);
+  if (status == LUA_OK) status = hlua_docall(L, 0, LUA_MULTRET);
+  if (status == LUA_OK) {
+    int n = lua_gettop(L) - base;
+    lua_pushcfunction(L, hlua_print_values);
+    lua_insert(L, base + 1);
+    status = hlua_docall(L, n, 0);
+  }
+  return report(L, status);
+}
+
+/* -l: requires a module into a global, 'g=mod' naming the global. */
+static int dolibrary(lua_State *L, char *globname) {
+  int status;
+  char *modname = strchr(globname, '=');
+  if (modname == NULL)
+    modname = globname;
+  else {
+    *modname = '\0';
+    modname++;
+  }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  status = hlua_docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, globname);
+  return report(L, status);
+}
+
+/* Pushes the script's arguments (arg[1..n]); returns n. */
+static int pushargs(lua_State *L) {
+  int i, n;
+  if (lua_getglobal(L, "arg") != LUA_TTABLE) luaL_error(L, "'arg' is not a table");
+  n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+static int handle_script(lua_State *L, char **argv) {
+  int status;
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL;
+  status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = hlua_docall(L, n, LUA_MULTRET);
+  }
+  return report(L, status);
+}
+
+/* Runs -e, -p, -l and -W in the order given; returns 0 at the first failure. */
+static int runargs(lua_State *L, char **argv, int n) {
+  int i;
+  for (i = 1; i < n; i++) {
+    int option = argv[i][1];
+    if (option == '-') { /* a long option: skip its value */
+      if (value_option(argv[i]) >= 0 && strchr(argv[i], '=') == NULL) i++;
+      continue;
+    }
+    if (option == 'e' || option == 'l' || option == 'p') {
+      int status;
+      char *extra = argv[i] + 2;
+      if (*extra == '\0') extra = argv[++i];
+      status = option == 'e'   ? dostring(L, extra, "=(command line)")
+               : option == 'p' ? doprint(L, extra)
+                               : dolibrary(L, extra);
+      if (status != LUA_OK) return 0;
+    } else if (option == 'W') {
+      lua_warning(L, "@on", 0);
+    }
+  }
+  return 1;
+}
+
+static int handle_luainit(lua_State *L) {
+  const char *name = "=LUA_INIT_5_4";
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=LUA_INIT";
+    init = getenv(name + 1);
+  }
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return dofile(L, init + 1);
+  return dostring(L, init, name);
+}
+
+/* Main body of the interpreter, run protected (see main). */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int script;
+  int args = collectargs(argv, &script);
+  int optlim = (script > 0) ? script : argc;
+  luaL_checkversion(L);
+  if (args == HAS_ERROR) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (args & HAS_HELP) {
+    print_help();
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (args & HAS_V) print_version();
+  if (args & HAS_NOENV) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  createargtable(L, argv, argc, script);
+  store_cli_options(L, argv, optlim);
+  hlua_open_harness(L, script > 0 && script < argc ? argv[script] : NULL,
+                    (args & HAS_NOENV) != 0);
+  if (args & HAS_VERSION) {
+    hlua_print_version(L);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (!(args & HAS_NOENV) && handle_luainit(L) != LUA_OK) return 0;
+  if (!runargs(L, argv, optlim)) return 0;
+  if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (args & HAS_I)
+    hlua_repl(L);
+  else if (script == argc && !(args & (HAS_E | HAS_V))) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      hlua_repl(L);
+    } else if (dofile(L, NULL) != LUA_OK)
+      return 0;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  int status, result;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    l_message(PROGNAME, "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 0);
+  result = lua_toboolean(L, -1);
+  report(L, status);
+  lua_close(L);
+  if (interrupted && !(result && status == LUA_OK)) return 130;
+  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

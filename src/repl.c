@@ -1,0 +1,221 @@
+/*
+** repl.c: the interactive loop.
+** As in stock lua: a line is first tried as an expression ('return line'),
+** then as a statement, reading continuation lines while the chunk is
+** incomplete; values are printed. Unlike stock lua, tables print as JSON
+** (what Harness objects are), falling back to tostring when they cannot.
+** readline gives line editing and, with a terminal, a history kept across
+** sessions in $XDG_STATE_HOME/hlua/history.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "hlua.h"
+
+#define PROMPT "> "
+#define PROMPT2 ">> "
+#define EOF_MARK "<eof>"
+#define HISTORY_LINES 1000
+
+/* History file path in 'buf' (creating its directory); 0 if there is none. */
+static int history_path(char *buf, size_t size) {
+  const char *state = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  char dir[4096];
+  if (state && state[0])
+    snprintf(dir, sizeof dir, "%s/hlua", state);
+  else if (home && home[0])
+    snprintf(dir, sizeof dir, "%s/.local/state/hlua", home);
+  else
+    return 0;
+  if (snprintf(buf, size, "%s/history", dir) >= (int)size) return 0;
+  if (mkdir(dir, 0700) != 0) { /* parents may be missing: make them */
+    char *p;
+    for (p = dir + 1; *p; p++)
+      if (*p == '/') {
+        *p = '\0';
+        mkdir(dir, 0700);
+        *p = '/';
+      }
+    mkdir(dir, 0700);
+  }
+  return 1;
+}
+
+static const char *get_prompt(lua_State *L, int firstline) {
+  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL)
+    return firstline ? PROMPT : PROMPT2;
+  else {
+    const char *p = luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    return p;
+  }
+}
+
+/* Reads a line into a new string on the stack; 0 at end of input.
+** readline is used even when stdin is not a terminal, as stock lua does
+** (it echoes the line then), so piped sessions look the same. */
+static int read_line(lua_State *L, const char *prompt) {
+  char *line = readline(prompt);
+  if (line == NULL) return 0;
+  lua_pushstring(L, line);
+  free(line);
+  return 1;
+}
+
+/* Pushes the next line of input, with '=' at the start of a first line
+** meaning 'return' (as lua does); returns 0 at end of input. */
+static int pushline(lua_State *L, int firstline) {
+  const char *prompt = get_prompt(L, firstline);
+  int ok = read_line(L, prompt);
+  lua_remove(L, -2); /* the prompt */
+  if (!ok) return 0;
+  if (firstline && lua_tostring(L, -1)[0] == '=') {
+    lua_pushfstring(L, "return %s", lua_tostring(L, -1) + 1);
+    lua_remove(L, -2);
+  }
+  return 1;
+}
+
+static void save_line(const char *line) {
+  if (line[0] != '\0') add_history(line);
+}
+
+/* Tries the line on top as 'return line;'. */
+static int addreturn(lua_State *L) {
+  const char *line = lua_tostring(L, -1);
+  const char *retline = lua_pushfstring(L, "return %s;", line);
+  int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+  if (status == LUA_OK) {
+    lua_remove(L, -2);
+    save_line(line);
+  } else
+    lua_pop(L, 2);
+  return status;
+}
+
+/* A syntax error ending in <eof> means the chunk may continue. */
+static int incomplete(lua_State *L, int status) {
+  if (status == LUA_ERRSYNTAX) {
+    size_t lmsg;
+    const char *msg = lua_tolstring(L, -1, &lmsg);
+    size_t lmark = sizeof(EOF_MARK) - 1;
+    if (lmsg >= lmark && strcmp(msg + lmsg - lmark, EOF_MARK) == 0) {
+      lua_pop(L, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Reads continuation lines until the chunk at index 1 compiles or fails. */
+static int multiline(lua_State *L) {
+  for (;;) {
+    size_t len;
+    const char *line = lua_tolstring(L, 1, &len);
+    int status = luaL_loadbuffer(L, line, len, "=stdin");
+    if (!incomplete(L, status) || !pushline(L, 0)) {
+      save_line(line);
+      return status;
+    }
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
+    lua_concat(L, 3);
+  }
+}
+
+/* Reads and compiles one statement; -1 at end of input. */
+static int loadline(lua_State *L) {
+  int status;
+  lua_settop(L, 0);
+  if (!pushline(L, 1)) return -1;
+  if ((status = addreturn(L)) != LUA_OK) status = multiline(L);
+  lua_remove(L, 1);
+  return status;
+}
+
+/* Replaces the value at 'idx' by its text: JSON for a table that can be
+** encoded, tostring otherwise. */
+static void to_display(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TTABLE && lua_getglobal(L, "harness") == LUA_TTABLE) {
+    lua_getfield(L, -1, "json");
+    lua_getfield(L, -1, "encode");
+    lua_pushvalue(L, idx);
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, 2);
+    lua_setfield(L, -2, "indent");
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+      lua_replace(L, idx);
+      lua_pop(L, 2);
+      return;
+    }
+    lua_pop(L, 3);
+  } else if (lua_type(L, idx) == LUA_TTABLE)
+    lua_pop(L, 1);
+  luaL_tolstring(L, idx, NULL);
+  lua_replace(L, idx);
+}
+
+/* Prints the values left on the stack by the statement, tab-separated. */
+static void print_results(lua_State *L) {
+  int i, n = lua_gettop(L);
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *s;
+    to_display(L, i);
+    s = lua_tolstring(L, i, &len);
+    if (i > 1) fputc('\t', stdout);
+    fwrite(s, 1, len, stdout);
+  }
+  if (n > 0) fputc('\n', stdout);
+  fflush(stdout);
+}
+
+static void report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "%s\n", msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+}
+
+/* Runs protected so that an error while printing cannot end the loop. */
+static int print_protected(lua_State *L) {
+  print_results(L);
+  return 0;
+}
+
+void hlua_repl(lua_State *L) {
+  int status, tty = isatty(STDIN_FILENO);
+  char hist[4096];
+  int has_hist = tty && history_path(hist, sizeof hist);
+  rl_readline_name = "hlua";
+  if (has_hist) read_history(hist);
+  while ((status = loadline(L)) != -1) {
+    if (status == LUA_OK) status = hlua_docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK && lua_gettop(L) > 0) {
+      lua_pushcfunction(L, print_protected);
+      lua_insert(L, 1);
+      status = lua_pcall(L, lua_gettop(L) - 1, 0, 0);
+    }
+    report(L, status);
+  }
+  lua_settop(L, 0);
+  fputc('\n', stdout);
+  fflush(stdout);
+  if (has_hist) {
+    write_history(hist);
+    history_truncate_file(hist, HISTORY_LINES);
+  }
+}

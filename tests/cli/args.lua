@@ -1,0 +1,2 @@
+print("script", ...)
+print(arg[0], arg[-1], #arg)

@@ -1,0 +1,1 @@
+io.write("init file ran\n")

@@ -1,0 +1,2 @@
+#!/usr/bin/env hlua
+print("shebang ok")

@@ -1,0 +1,63 @@
+-- Shared by the specs: run a command line and capture what it did, and find
+-- the sandbox that tests/run started.
+local M = {}
+
+M.hlua = os.getenv("HLUA") or "build/hlua"
+
+local function tmpname()
+  local name = os.tmpname()
+  return name
+end
+
+-- Quotes a string for the shell.
+function M.q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  os.remove(path)
+  return s
+end
+
+-- Runs a shell command line with optional stdin; returns stdout, stderr and
+-- the exit code (128+n for a signal).
+function M.sh(cmdline, stdin)
+  local out, err, inp = tmpname(), tmpname(), tmpname()
+  local f = assert(io.open(inp, "wb"))
+  f:write(stdin or "")
+  f:close()
+  local ok, how, code = os.execute(("( %s ) <%s >%s 2>%s"):format(cmdline, inp, out, err))
+  os.remove(inp)
+  if how == "signal" then code = 128 + code end
+  return slurp(out), slurp(err), code
+end
+
+-- Runs hlua with the given argument string (already quoted as needed).
+function M.run(args, stdin, env)
+  return M.sh((env or "") .. " " .. M.hlua .. " " .. args, stdin)
+end
+
+-- Writes a temporary file and returns its path.
+function M.tempfile(content, suffix)
+  local path = tmpname() .. (suffix or "")
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+  return path
+end
+
+-- The sandbox tests/run started: its info table (url, api_key, ...), or nil.
+function M.sandbox()
+  local path = os.getenv("HLUA_SANDBOX_INFO")
+  if not path then return nil end
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local info = harness.json.decode(f:read("a"))
+  f:close()
+  return info
+end
+
+return M
