@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -127,6 +128,30 @@ static int make_error(lua_State *L) {
   lua_settop(L, 1);
   push_error_mt(L);
   lua_setmetatable(L, 1);
+  return 1;
+}
+
+/* ---------- time, for the scheduler ---------- */
+
+/* harness._clock(): seconds from a monotonic clock, as a float. */
+static int monotonic_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* harness._sleep(seconds): sleeps, in steps so that Ctrl-C ends it at once;
+** returns false if it was interrupted. */
+static int sleep_seconds(lua_State *L) {
+  lua_Number left = luaL_checknumber(L, 1);
+  while (left > 0 && !hlua_interrupted()) {
+    lua_Number step = left < 0.05 ? left : 0.05;
+    struct timespec ts = {(time_t)step, (long)((step - (time_t)step) * 1e9)};
+    nanosleep(&ts, NULL);
+    left -= step;
+  }
+  lua_pushboolean(L, !hlua_interrupted());
   return 1;
 }
 
@@ -322,7 +347,8 @@ static int harness_index(lua_State *L) {
 
 void hlua_open_harness(lua_State *L, const char *script, int noenv) {
   static const luaL_Reg funcs[] = {
-      {"is_error", is_error}, {"_error", make_error}, {"print", hlua_print_values}, {NULL, NULL}};
+      {"is_error", is_error},        {"_error", make_error}, {"print", hlua_print_values},
+      {"_clock", monotonic_clock}, {"_sleep", sleep_seconds}, {NULL, NULL}};
   set_paths(L, script, noenv);
   lua_createtable(L, 0, 32);
   luaL_setfuncs(L, funcs, 0);
