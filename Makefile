@@ -81,7 +81,7 @@ asan: deps
 
 demo: deps
 	$(MAKE) all
-	tests/sandbox/demo
+	tests/sandbox/with-sandbox $(HLUA) scripts/demo.lua
 
 sandbox: all
 	tests/sandbox/serve --port 0
