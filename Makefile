@@ -39,7 +39,7 @@ DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-
   python3 openssl curl jq hyperfine time valgrind clang
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan bench sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind bench sandbox install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -78,6 +78,13 @@ asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  HLUA_SANITIZER_REPORTS=$(CURDIR)/build-asan/reports HLUA=build-asan/hlua tests/run
+
+# Every hlua the tests start runs under valgrind; any error or definite leak
+# makes that test fail.
+valgrind: deps
+	$(MAKE) all
+	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	  HLUA=$(HLUA) tests/run
 
 demo: deps
 	$(MAKE) all

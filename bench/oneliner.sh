@@ -20,4 +20,4 @@ hlua=$(jq '.results[0].median * 1000' "$json")
 curl=$(jq '.results[1].median * 1000' "$json")
 printf 'one-liner medians: hlua -p %.1f ms, curl | jq %.1f ms\n' "$hlua" "$curl"
 awk -v h="$hlua" -v c="$curl" 'BEGIN {
-  printf "row|one-liner: current user email|%.1f ms|curl | jq|%.1f ms|%.2fx faster\n", h, c, c / h }'
+  printf "row|one-liner: current user email|%.1f ms|curl piped to jq|%.1f ms|%.2fx faster\n", h, c, c / h }'

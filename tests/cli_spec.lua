@@ -13,7 +13,7 @@ local function both(args, stdin, env)
   -- lua names itself after argv[0]; hlua always says hlua.
   lo = lo:gsub("lua5%.4", "hlua")
   le = le:gsub("lua5%.4", "hlua")
-  ho = ho:gsub(h.hlua:gsub("%p", "%%%0"), "hlua") -- arg[-1] is argv[0]
+  ho = ho:gsub(h.bin:gsub("%p", "%%%0"), "hlua") -- arg[-1] is argv[0]
   return {lo, le, lc}, {ho, he, hc}
 end
 
@@ -159,7 +159,7 @@ describe("hlua's own options", function()
   end)
 
   it("runs a #! script through env once installed on PATH", function()
-    local out, err, code = h.sh("PATH=$(cd $(dirname " .. h.hlua .. ") && pwd):$PATH tests/cli/shebang.lua")
+    local out, err, code = h.sh("PATH=$(cd $(dirname " .. h.bin .. ") && pwd):$PATH tests/cli/shebang.lua")
     assert.are.equal("", err)
     assert.are.equal("shebang ok\n", out)
     assert.are.equal(0, code)
