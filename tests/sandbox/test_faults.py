@@ -236,6 +236,24 @@ class CounterTest(SandboxTestCase):
         self.assertEqual(status, 307)
         self.assertEqual(headers["location"], self.sb.info["other_origin_url"] + "/x")
 
+    def test_status_endpoint(self):
+        status, headers, data = self.sb.request("GET", "/_sandbox/status/204")
+        self.assertEqual((status, data), (204, b""))
+        self.assertNotIn("content-length", headers)
+        status, body = self.sb.json("GET", "/_sandbox/status/404")
+        self.assertEqual((status, body["status"]), (404, "ERROR"))
+        status, body = self.sb.json("GET", "/_sandbox/status/201")
+        self.assertEqual((status, body["status"]), (201, "SUCCESS"))
+
+    def test_head(self):
+        c = self.sb.connection()
+        for _ in range(2):  # the connection stays usable after a HEAD
+            c.request("HEAD", "/_sandbox/bytes?n=1000")
+            r = c.getresponse()
+            self.assertEqual(r.getheader("Content-Length"), "1000")
+            self.assertEqual(r.read(), b"")
+        c.close()
+
     def test_bad_request_line(self):
         s = socket.create_connection(("127.0.0.1", int(self.sb.url.rsplit(":", 1)[1])))
         s.sendall(b"garbage\r\n\r\n")

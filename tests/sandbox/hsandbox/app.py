@@ -245,6 +245,8 @@ class SandboxApp:
                 status = 400
             if not 200 <= status <= 599:
                 status = 400
+            if status < 400:
+                return api.ok({"status": status}, status)
             return api.error_response(path, api.ApiError(status, "SANDBOX_STATUS",
                                                          "status %d as asked" % status))
         return self._control_error(404, "no such sandbox endpoint: " + path)
