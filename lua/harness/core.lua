@@ -270,6 +270,7 @@ local function request(method, path, opts)
   opts = opts or {}
   method = method:upper()
   local s = config.settings()
+  if not path:match("^%a[%w+.-]*://") then config.key_for(s.endpoint) end -- no key: say so first
   local url, relative = build_url(s, path, opts)
   local account = relative and opts.account ~= false and config.account() or nil
   local base = user_headers(opts.headers)
