@@ -135,6 +135,19 @@ class ShapesTest(SandboxTestCase):
         self.assertEqual(body["code"], "INVALID_REQUEST")
         self.assertIn("correlationId", body)
 
+    def test_wrong_body_shapes_are_400(self):
+        q = dict(self.project("payments", "checkout"), environmentIdentifier="dev")
+        for method, path, query, body in (
+                ("PATCH", "/cf/admin/features/dark_mode", q, {"instructions": [
+                    {"kind": "setFeatureFlagState", "parameters": "on"}]}),
+                ("POST", "/ng/api/token", {}, ["a list"]),
+                ("PUT", "/ng/api/token/hlua_dev", {"apiKeyIdentifier": "hlua_automation"},
+                 {"validTo": "tomorrow"}),
+                ("POST", "/ng/api/v2/secrets", {}, {"secret": "x"})):
+            status, _, data = self.sb.request(method, path, query=query, body=body)
+            self.assertEqual(status, 400, (path, data))
+            self.assertNotIn(b"Traceback", data)
+
     def test_bad_paging_param_is_400(self):
         status, body = self.sb.json("GET", "/ng/api/organizations", query={"pageIndex": "x"})
         self.assertEqual(status, 400)
