@@ -240,7 +240,10 @@ local function release_slot()
     slotq[sq_head] = nil
     sq_head = sq_head + 1
     if getmetatable(w) == Task then
-      if w.parked == SLOT and not w.over then return wake(w, SLOT, true) end
+      if w.parked == SLOT and not w.over then
+        w.slot = true -- held from now on, even if it is cancelled before it runs
+        return wake(w, SLOT, true)
+      end
     elseif not w.abandoned then
       w.granted = true
       return
@@ -252,7 +255,7 @@ end
 
 -- ---------- the loop ----------
 
-local on_interrupt -- below
+local on_interrupt, drop_everything -- below
 
 local function deliver(results)
   for i = 1, #results do
@@ -274,7 +277,7 @@ end
 
 -- Runs tasks, timers and transfers until cond() is true. 'deadline' (clock
 -- time) is when cond will become true by itself, if it will.
-local function run_until(cond, deadline)
+local function loop(cond, deadline)
   while not cond() do
     run_ready()
     if cond() then return end
@@ -295,6 +298,19 @@ local function run_until(cond, deadline)
       on_interrupt()
     end
     fire_timers(clock())
+  end
+end
+
+-- The loop, made safe against whatever it raises: under Ctrl-C (which may
+-- raise anywhere in the main thread, through the interpreter's hook) the
+-- tasks are dropped, so that none is left half-way for the next chunk.
+local function run_until(cond, deadline)
+  local _, ismain = co_running()
+  if ismain then current = nil end -- left behind if an error cut a resume short
+  local ok, err = pcall(loop, cond, deadline)
+  if not ok then
+    if is_interrupted() then drop_everything() end
+    error(err, 0)
   end
 end
 
@@ -337,14 +353,17 @@ local function cancel(t, err)
     client:cancel(t.xfer)
     t.xfer = nil
     release_slot()
+  elseif t.slot then
+    t.slot = nil
+    release_slot()
   end -- a timer or a place in the slot queue is skipped when reached
   t.quiet = true
   co_close(t.co) -- runs its pending to-be-closed variables
   finish(t, false, err)
 end
 
--- Ctrl-C: every task ends, every transfer is dropped, and the driver raises.
-function on_interrupt()
+-- Ctrl-C: every task ends and every transfer is dropped.
+function drop_everything()
   for t in pairs(alive) do cancel(t, new_error("interrupted", "interrupted")) end
   for id, o in pairs(owner) do
     owner[id] = nil
@@ -354,6 +373,11 @@ function on_interrupt()
   slotq, sq_head, sq_tail = {}, 1, 0
   heap, nheap = {}, 0
   rq_task, rq_ok, rq_val, rq_head, rq_tail = {}, {}, {}, 1, 0
+end
+
+-- ... and the driver raises.
+function on_interrupt()
+  drop_everything()
   error(new_error("interrupted", "interrupted"), 0)
 end
 
@@ -365,13 +389,14 @@ function M.transfer(c, req)
   client = c
   if is_interrupted() then on_interrupt() end
   acquire_slot()
+  local me = running_task()
+  if me then me.slot = nil end -- from here on the transfer holds it
   local ok, id = pcall(c.start, c, req)
   if not ok then
     release_slot()
     error(id, 0)
   end
   npending = npending + 1
-  local me = running_task()
   if me then
     owner[id] = me
     me.xfer = id
