@@ -71,6 +71,7 @@ end
 
 -- ---------- tasks ----------
 
+---@class harness.Task
 local Task = {}
 Task.__index = Task
 Task.__name = "harness.Task"
@@ -410,6 +411,7 @@ function M.transfer(c, req)
 end
 
 -- sched.sleep(seconds): waits; other tasks run meanwhile.
+---@param seconds number
 function M.sleep(seconds)
   local s = tonumber(seconds)
   if not s then error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2) end
@@ -439,6 +441,9 @@ end
 
 -- sched.spawn(fn, ...): a new task running fn(...); it starts when the
 -- caller next waits (or yields).
+---@param fn function
+---@param ... any arguments for fn
+---@return harness.Task
 function M.spawn(fn, ...)
   check_callable(fn, 1, "spawn")
   if type(fn) ~= "function" then
@@ -465,6 +470,7 @@ function M.spawn(fn, ...)
 end
 
 -- task:wait(): the task's results, or raises its error.
+---@return any ...
 function Task:wait()
   if getmetatable(self) ~= Task then error("bad argument #1 to 'wait' (task expected)", 2) end
   if not self.over then
@@ -495,6 +501,7 @@ function Task:cancel()
 end
 
 -- task:done(): has it finished (returned, failed or been cancelled)?
+---@return boolean
 function Task:done()
   return self.over == true
 end
@@ -550,6 +557,8 @@ end
 
 -- sched.all({f1, f2, ...}): runs them together; returns {r1, r2, ...}, the
 -- first result of each, in order.
+---@param fns function[]
+---@return any[]
 function M.all(fns)
   if type(fns) ~= "table" then
     error("bad argument #1 to 'all' (table expected, got " .. type(fns) .. ")", 2)
@@ -605,6 +614,11 @@ end
 -- sched.map(list, fn, opts): fn(item, index) for every item, at most
 -- opts.concurrency (default 8, capped by max_in_flight) at a time; returns
 -- the first result of each call, in input order.
+---@generic T
+---@param list T[]
+---@param fn fun(item: T, index: integer): any
+---@param opts? {concurrency?: integer, progress?: boolean}
+---@return any[]
 function M.map(list, fn, opts)
   if type(list) ~= "table" then
     error("bad argument #1 to 'map' (table expected, got " .. type(list) .. ")", 2)
