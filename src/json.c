@@ -849,6 +849,8 @@ static size_t format_float (char *out, double d) {
         char tmp[24], *e = tmp + sizeof tmp, *q;
         uint64_t u = (uint64_t)m;
         int i;
+        for (; k > 0 && u % 10 == 0; k--)   /* a*10^k rounded to an integer late */
+          u /= 10;
         q = put_digits(e, u);
         while (e - q <= k) *--q = '0';          /* 0.05 needs leading zeros */
         memcpy(p, q, (size_t)(e - q - k));
