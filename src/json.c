@@ -922,6 +922,9 @@ static int bad_key (Encoder *E, const Frame *f, int kind) {
   if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
     snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
              lua_tostring(E->L, -2));
+  else if (t == LUA_TNUMBER && kind == KIND_ARRAY)
+    snprintf(what, sizeof what, "cannot encode array with index %lld "
+             "(arrays start at 1)", (long long)lua_tointeger(E->L, -2));
   else if ((t == LUA_TNUMBER && kind == KIND_OBJECT) ||
            (t == LUA_TSTRING && kind == KIND_ARRAY))
     snprintf(what, sizeof what, "cannot encode table mixing string and "
