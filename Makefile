@@ -16,8 +16,9 @@ BUILD ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700
-CFLAGS += $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl 2>/dev/null)
+# What the build needs whatever CFLAGS a user or CI passes on the command line.
+HLUA_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
+  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl 2>/dev/null)
 
 # Lua is linked in whole and its API exported (-E), as stock lua does, so
 # that C modules (lfs, lpeg, busted's) load with require; libcurl is not
@@ -38,7 +39,7 @@ DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-
   python3 openssl curl jq hyperfine time valgrind clang
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan bench sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind bench sandbox install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -49,11 +50,11 @@ $(BUILD)/hlua_http.so: $(HTTP_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(HTTP_OBJ) $(HTTP_LIBS)
 
 $(BUILD)/%.o: src/%.c src/hlua.h | $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(HLUA_CFLAGS) -c -o $@ $<
 
 $(BUILD)/pic/%.o: src/%.c src/hlua.h | $(BUILD)
 	@mkdir -p $(BUILD)/pic
-	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(CFLAGS) $(HLUA_CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -72,12 +73,22 @@ test: deps
 
 asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" all
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp HLUA=build-asan/hlua tests/run
+	rm -rf build-asan/reports && mkdir -p build-asan/reports
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  HLUA_SANITIZER_REPORTS=$(CURDIR)/build-asan/reports HLUA=build-asan/hlua tests/run
+
+# Every hlua the tests start runs under valgrind; any error or definite leak
+# makes that test fail.
+valgrind: deps
+	$(MAKE) all
+	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	  HLUA=$(HLUA) tests/run
 
 demo: deps
 	$(MAKE) all
-	tests/sandbox/demo
+	tests/sandbox/with-sandbox $(HLUA) scripts/demo.lua
 
 sandbox: all
 	tests/sandbox/serve --port 0

@@ -26,6 +26,11 @@
 #define EOF_MARK "<eof>"
 #define HISTORY_LINES 1000
 
+/* readline's completion callback takes no user data, so the Lua thread it
+** completes in is kept here while the REPL runs. A thread of its own, as
+** the main stack holds the prompt and the chunk being read meanwhile. */
+static lua_State *completion_state = NULL;
+
 /* History file path in 'buf' (creating its directory); 0 if there is none. */
 static int history_path(char *buf, size_t size) {
   const char *state = getenv("XDG_STATE_HOME");
@@ -196,11 +201,101 @@ static int print_protected(lua_State *L) {
   return 0;
 }
 
+/* ---------- Tab completion of globals and fields ---------- */
+
+/* Pushes the candidate names of the table whose path is 'path' (length n,
+** e.g. "harness.json" or "" for _G) that start with 'prefix', as a
+** sequence of strings. Runs protected: __index may load modules or fail. */
+static int collect_candidates(lua_State *L) {
+  size_t n, plen;
+  const char *path = luaL_checklstring(L, 1, &n);
+  const char *prefix = luaL_checklstring(L, 2, &plen);
+  const char *p = path, *dot;
+  int out = 0, depth;
+  lua_pushglobaltable(L);
+  while (p < path + n) { /* walk the path one field at a time */
+    dot = memchr(p, '.', (size_t)(path + n - p));
+    if (dot == NULL) dot = path + n;
+    lua_pushlstring(L, p, (size_t)(dot - p));
+    if (lua_gettable(L, -2) != LUA_TTABLE) return 0;
+    lua_remove(L, -2);
+    p = dot + 1;
+  }
+  lua_newtable(L);
+  for (depth = 0; depth < 2; depth++) { /* the table, then its __index table */
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING && strncmp(lua_tostring(L, -1), prefix, plen) == 0) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, ++out);
+      }
+    }
+    if (luaL_getmetafield(L, -2, "__index") == LUA_TNIL) break;
+    if (!lua_istable(L, -1)) {
+      lua_pop(L, 1);
+      break;
+    }
+    lua_replace(L, -3);
+  }
+  return 1;
+}
+
+/* The i-th completion of 'text' (a Lua name path like "harness.pi"). */
+static char *completion_generator(const char *text, int state) {
+  static int next, total; /* readline's protocol calls back with state 0, 1, 2... */
+  lua_State *L = completion_state;
+  const char *sep = strrchr(text, '.');
+  const char *colon = strrchr(text, ':');
+  size_t head;
+  if (colon && (!sep || colon > sep)) sep = colon;
+  head = sep ? (size_t)(sep - text) : 0;
+  if (state == 0) {
+    lua_settop(L, 0);
+    lua_pushcfunction(L, collect_candidates);
+    lua_pushlstring(L, text, head);
+    lua_pushstring(L, sep ? sep + 1 : text);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+      lua_settop(L, 0);
+      return NULL;
+    }
+    next = 0;
+    total = (int)lua_rawlen(L, -1);
+  }
+  if (lua_gettop(L) == 0 || next >= total) {
+    lua_settop(L, 0);
+    return NULL;
+  }
+  lua_rawgeti(L, -1, ++next);
+  {
+    const char *name = lua_tostring(L, -1);
+    size_t len = strlen(name);
+    char *match = malloc(head + 1 + len + 1);
+    if (match) {
+      memcpy(match, text, head + (sep ? 1 : 0));
+      memcpy(match + head + (sep ? 1 : 0), name, len + 1);
+    }
+    lua_pop(L, 1);
+    return match;
+  }
+}
+
+static char **complete(const char *text, int start, int end) {
+  (void)start;
+  (void)end;
+  rl_completion_append_character = '\0';
+  return rl_completion_matches(text, completion_generator);
+}
+
 void hlua_repl(lua_State *L) {
-  int status, tty = isatty(STDIN_FILENO);
+  int completion_ref, status, tty = isatty(STDIN_FILENO);
   char hist[4096];
   int has_hist = tty && history_path(hist, sizeof hist);
   rl_readline_name = "hlua";
+  completion_state = lua_newthread(L);
+  completion_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = " \t\n\"\\'><=;+-*/%^~#{}()[],";
   if (has_hist) read_history(hist);
   while ((status = loadline(L)) != -1) {
     if (status == LUA_OK) status = hlua_docall(L, 0, LUA_MULTRET);
@@ -212,6 +307,8 @@ void hlua_repl(lua_State *L) {
     report(L, status);
   }
   lua_settop(L, 0);
+  luaL_unref(L, LUA_REGISTRYINDEX, completion_ref);
+  completion_state = NULL;
   fputc('\n', stdout);
   fflush(stdout);
   if (has_hist) {

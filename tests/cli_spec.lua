@@ -13,7 +13,7 @@ local function both(args, stdin, env)
   -- lua names itself after argv[0]; hlua always says hlua.
   lo = lo:gsub("lua5%.4", "hlua")
   le = le:gsub("lua5%.4", "hlua")
-  ho = ho:gsub(h.hlua:gsub("%p", "%%%0"), "hlua") -- arg[-1] is argv[0]
+  ho = ho:gsub(h.bin:gsub("%p", "%%%0"), "hlua") -- arg[-1] is argv[0]
   return {lo, le, lc}, {ho, he, hc}
 end
 
@@ -159,9 +159,44 @@ describe("hlua's own options", function()
   end)
 
   it("runs a #! script through env once installed on PATH", function()
-    local out, err, code = h.sh("PATH=$(cd $(dirname " .. h.hlua .. ") && pwd):$PATH tests/cli/shebang.lua")
+    local out, err, code = h.sh("PATH=$(cd $(dirname " .. h.bin .. ") && pwd):$PATH tests/cli/shebang.lua")
     assert.are.equal("", err)
     assert.are.equal("shebang ok\n", out)
     assert.are.equal(0, code)
+  end)
+end)
+
+describe("the REPL on a terminal", function()
+  -- script(1) gives hlua a pseudo-terminal, as a person at a keyboard would.
+  local function session(keys, state)
+    return h.sh("XDG_STATE_HOME=" .. h.q(state) .. " script -q -c " .. h.q(h.hlua) .. " /dev/null", keys)
+  end
+
+  it("edits lines and recalls them from the history of an earlier session", function()
+    local state = os.tmpname()
+    os.remove(state)
+    session('print("first" .. 1)\n', state)
+    local f = assert(io.open(state .. "/hlua/history"))
+    assert.matches('print%("first" %.%. 1%)', f:read("a"))
+    f:close()
+    -- up arrow, then Enter: runs the line typed in the first session
+    local out = session("\27[A\n", state)
+    os.execute("rm -rf " .. h.q(state))
+    assert.truthy(out:find("first1", 1, true))
+  end)
+
+  it("completes globals and fields with Tab", function()
+    local state = os.tmpname()
+    local out = session('string.up\t("tab")\nhar\t._VER\t\n', state)
+    os.execute("rm -rf " .. h.q(state))
+    assert.truthy(out:find("TAB", 1, true), out)
+    assert.truthy(out:find("hlua %d+%.%d+"), out)
+  end)
+
+  it("prints tables as JSON", function()
+    local state = os.tmpname()
+    local out = session("{a = {1, 2}}\n", state)
+    os.execute("rm -rf " .. h.q(state))
+    assert.truthy(out:find('"a": [', 1, true), out)
   end)
 end)

@@ -2,7 +2,10 @@
 -- the sandbox that tests/run started.
 local M = {}
 
-M.hlua = os.getenv("HLUA") or "build/hlua"
+-- The binary, and the command that runs it: under make valgrind every hlua
+-- a test starts runs inside $HLUA_WRAPPER.
+M.bin = os.getenv("HLUA") or "build/hlua"
+M.hlua = os.getenv("HLUA_WRAPPER") and (os.getenv("HLUA_WRAPPER") .. " " .. M.bin) or M.bin
 
 local function tmpname()
   local name = os.tmpname()
