@@ -333,7 +333,8 @@ static int harness_index(lua_State *L) {
     hlua_open_json(L);
   else {
     load_core(L);
-    if (lua_getfield(L, 1, key) != LUA_TNIL) return 1; /* defined by the core */
+    lua_pushvalue(L, 2); /* raw: a plain get would come back here for an unknown name */
+    if (lua_rawget(L, 1) != LUA_TNIL) return 1; /* defined by the core */
     lua_pop(L, 1);
     if (!is_name(key)) return 0;
     load_sublibrary(L, key);

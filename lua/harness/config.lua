@@ -1,0 +1,263 @@
+-- harness.config: where the endpoint, account, scope and API key come from
+-- (contract §2), resolved once on first use.
+--
+-- Order, first found wins: command-line options (package.loaded["hlua.cli"]),
+-- environment, the profile in $XDG_CONFIG_HOME/hlua/config.json, the Harness
+-- CLI's ~/.harness/auth.json, the token itself (account), defaults.
+--
+-- The key lives only in this file's closure: settings() hands out a masked
+-- copy, and key_for(url) gives it only for URLs on the endpoint's origin.
+local M = {}
+
+local DEFAULT_ENDPOINT = "https://app.harness.io"
+
+local key          -- the API key, never stored anywhere else
+local settings     -- the resolved public settings (key masked)
+local resolving_error
+
+local function fail(message)
+  error(harness._error({kind = "config", message = message}), 0)
+end
+
+local function getenv(name)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+local function home()
+  return getenv("HOME") or "~"
+end
+
+local function expand(path)
+  if path:sub(1, 2) == "~/" then return home() .. path:sub(2) end
+  return path
+end
+
+-- Warns (as ssh does) when a file holding a key or settings can be read by
+-- group or others.
+local function check_mode(path)
+  local mode = require("hlua_http").mode(path)
+  if mode and mode & 0x3f ~= 0 then
+    io.stderr:write(("hlua: warning: %s is readable by group or others (chmod 600 %s)\n")
+      :format(path, path))
+  end
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Reads a JSON file; nil when it does not exist, an error when it is bad.
+local function read_json(path)
+  local text = read_file(path)
+  if not text then return nil end
+  check_mode(path)
+  local ok, v = pcall(harness.json.decode, text)
+  if not ok or type(v) ~= "table" then
+    fail(("%s is not valid JSON: %s"):format(path, tostring(v)))
+  end
+  return v
+end
+
+local function read_key_file(path)
+  path = expand(path)
+  local text, err = read_file(path)
+  if not text then fail("cannot read the API key file: " .. tostring(err)) end
+  check_mode(path)
+  local k = text:match("^%s*(%S+)%s*$")
+  if not k then fail(("the API key file %s is empty or holds more than a key"):format(path)) end
+  return k
+end
+
+-- The key with its secret hidden: pat.<account>.<tokenId>.****
+local function mask(k)
+  if not k then return nil end
+  local parts = {}
+  for p in (k .. "."):gmatch("([^.]*)%.") do parts[#parts + 1] = p end
+  if #parts < 3 then return "****" end
+  parts[#parts] = "****"
+  return table.concat(parts, ".")
+end
+
+local function account_from_key(k)
+  local kind, acc = k:match("^(%a+)%.([^.]+)%.[^.]+%.[^.]+$")
+  if (kind == "pat" or kind == "sat") and acc ~= "" then return acc end
+  return nil
+end
+
+-- Splits a URL into scheme, host (lower case, IPv6 in brackets), port and
+-- the rest; nil when it is not an http(s) URL.
+function M.parse_url(url)
+  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]*)(.*)$")
+  if not scheme then return nil end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil end
+  authority = authority:gsub("^.*@", "")
+  local host, port = authority:match("^(%[[^%]]*%]):?(%d*)$")
+  if not host then host, port = authority:match("^([^:]*):?(%d*)$") end
+  if not host or host == "" then return nil end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  return {scheme = scheme, host = host:lower(), port = port, rest = rest}
+end
+
+-- "scheme://host:port", what decides where the key may go.
+function M.origin(url)
+  local u = M.parse_url(url)
+  return u and ("%s://%s:%d"):format(u.scheme, u.host, u.port)
+end
+
+function M.is_loopback(host)
+  return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+local function check_endpoint(endpoint)
+  local u = M.parse_url(endpoint)
+  if not u then fail(("the endpoint %q is not an http(s) URL"):format(endpoint)) end
+  if u.rest:find("[?#]") then fail(("the endpoint %q must not have a query"):format(endpoint)) end
+  if u.scheme == "http" and not M.is_loopback(u.host) then
+    fail(("refusing plain http:// for %s: the API key would travel unencrypted; use https://")
+      :format(endpoint))
+  end
+  return (endpoint:gsub("/+$", ""))
+end
+
+-- The profile: its name, where the name came from, and its table.
+local function load_profile(cli)
+  local dir = getenv("XDG_CONFIG_HOME") or (home() .. "/.config")
+  local path = dir .. "/hlua/config.json"
+  local file = read_json(path)
+  local name, source = cli.profile, "option"
+  if not name then name, source = getenv("HARNESS_PROFILE"), "env" end
+  if not name and file then name, source = file.default_profile, "profile" end
+  if not name then return nil end
+  local profiles = file and type(file.profiles) == "table" and file.profiles or {}
+  local p = profiles[name]
+  if type(p) ~= "table" then
+    fail(("no profile %q in %s"):format(name, path))
+  end
+  return name, source, p
+end
+
+local function resolve()
+  local cli = package.loaded["hlua.cli"] or {}
+  local sources = {}
+  local pname, psource, profile = load_profile(cli)
+  profile = profile or {}
+  sources.profile = pname and psource
+  local authfile = read_json(home() .. "/.harness/auth.json") or {}
+  local cli_names = {endpoint = "base_url", account = "account_id", org = "org_id",
+                     project = "project_id"}
+  local env_names = {endpoint = "HARNESS_ENDPOINT", account = "HARNESS_ACCOUNT_ID",
+                     org = "HARNESS_ORG_ID", project = "HARNESS_PROJECT_ID"}
+  local s = {profile = pname}
+
+  -- the key: environment, profile file, Harness CLI login
+  if getenv("HARNESS_API_KEY") or getenv("HARNESS_PLATFORM_API_KEY") then
+    key, sources.api_key = getenv("HARNESS_API_KEY") or getenv("HARNESS_PLATFORM_API_KEY"), "env"
+  elseif getenv("HARNESS_API_KEY_FILE") then
+    key, sources.api_key = read_key_file(getenv("HARNESS_API_KEY_FILE")), "env"
+  elseif profile.api_key_file then
+    key, sources.api_key = read_key_file(profile.api_key_file), "profile"
+  elseif type(authfile.token) == "string" and authfile.token ~= "" then
+    key, sources.api_key = authfile.token, "harness-cli"
+  end
+  if key and key:find("[%c%s]") then fail("the API key holds spaces or control characters") end
+
+  for name, envname in pairs(env_names) do
+    local v, src = cli[name], "option"
+    if v == nil then v, src = getenv(envname), "env" end
+    if v == nil then v, src = profile[name], "profile" end
+    if v == nil then v, src = authfile[cli_names[name]], "harness-cli" end
+    if v == "" then v = nil end
+    if v == nil and name == "account" and key then v, src = account_from_key(key), "token" end
+    if v == nil and name == "endpoint" then v, src = DEFAULT_ENDPOINT, "default" end
+    s[name] = v
+    sources[name] = v ~= nil and src or nil
+  end
+  s.endpoint = check_endpoint(s.endpoint)
+  s.api_key = mask(key)
+  s.sources = sources
+  s.origin = M.origin(s.endpoint)
+
+  -- transport knobs (not user-facing in config(), but handy to see)
+  s.retries = tonumber(getenv("HARNESS_RETRIES") or profile.retries) or 5
+  s.retry_base = tonumber(getenv("HARNESS_RETRY_BASE")) or 0.5
+  s.retry_cap = tonumber(getenv("HARNESS_RETRY_CAP")) or 30
+  s.timeout = tonumber(getenv("HARNESS_TIMEOUT") or profile.timeout) or 60
+  s.connect_timeout = tonumber(getenv("HARNESS_CONNECT_TIMEOUT")) or 10
+  s.max_size = math.tointeger(tonumber(getenv("HARNESS_MAX_SIZE"))) or 256 * 1024 * 1024
+  s.ca_bundle = getenv("HARNESS_CA_BUNDLE") or getenv("SSL_CERT_FILE")
+  local trace = getenv("HARNESS_TRACE")
+  s.trace = tonumber(trace) or (trace and 1) or (cli.trace and 1) or 0
+  if s.trace < 1 and cli.trace then s.trace = 1 end
+  return s
+end
+
+-- The settings (a fresh copy each time, key masked). Raises a config error
+-- (the same one each time) when the configuration is unusable.
+function M.settings()
+  if resolving_error then error(resolving_error, 0) end
+  if not settings then
+    local ok, s = pcall(resolve)
+    if not ok then
+      key = nil
+      resolving_error = s
+      error(s, 0)
+    end
+    settings = s
+  end
+  return settings
+end
+
+-- A copy of the settings for scripts (harness.config()).
+function M.public()
+  local s = M.settings()
+  local copy = {}
+  for k, v in pairs(s) do copy[k] = v end
+  local sources = {}
+  for k, v in pairs(s.sources) do sources[k] = v end
+  copy.sources = sources
+  return copy
+end
+
+-- The key to send to url: only on the endpoint's origin. Raises when there
+-- is no key, saying how to set one.
+function M.key_for(url)
+  local s = M.settings()
+  if M.origin(url) ~= s.origin then return nil end
+  if not key then
+    fail("no Harness API key: set HARNESS_API_KEY (or HARNESS_API_KEY_FILE), or api_key_file " ..
+      "in a profile of $XDG_CONFIG_HOME/hlua/config.json, or log in with the harness CLI")
+  end
+  return key
+end
+
+-- The account for requests, with a clear error when there is none.
+function M.account()
+  local s = M.settings()
+  if not s.account then
+    fail("no Harness account id: this key does not carry one; set HARNESS_ACCOUNT_ID or --account")
+  end
+  return s.account
+end
+
+-- Replaces every occurrence of the key in s by its masked form (for text
+-- that came back from a server, which could echo it).
+function M.redact(s)
+  if key and type(s) == "string" and #key >= 8 then
+    local i = s:find(key, 1, true)
+    while i do
+      s = s:sub(1, i - 1) .. mask(key) .. s:sub(i + #key)
+      i = s:find(key, i + 1, true)
+    end
+  end
+  return s
+end
+
+M.mask = mask
+return M
