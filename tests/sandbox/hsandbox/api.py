@@ -243,6 +243,10 @@ class HarnessApi:
                 return fn(ctx)
             except ApiError as e:
                 return error_response(path, e)
+            except (TypeError, ValueError, AttributeError, KeyError) as e:
+                # a body of the wrong shape (a string where an object belongs, ...)
+                return error_response(path, invalid("the request does not have the expected "
+                                                    "shape (%s: %s)" % (type(e).__name__, e)))
         if allowed:
             return error_response(path, ApiError(405, "METHOD_NOT_ALLOWED",
                                                  "HTTP 405 Method Not Allowed"))

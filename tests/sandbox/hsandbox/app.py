@@ -247,6 +247,8 @@ class SandboxApp:
                 status = 400
             if status in (204, 304):  # no body allowed
                 return Response(status, b"", None)
+            if status < 400:
+                return api.ok({"status": status}, status)
             return api.error_response(path, api.ApiError(status, "SANDBOX_STATUS",
                                                          "status %d as asked" % status))
         return self._control_error(404, "no such sandbox endpoint: " + path)

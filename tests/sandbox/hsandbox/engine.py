@@ -377,6 +377,9 @@ def build(req, resp, keep):
     """Serialise status line, headers and (maybe gzipped) body."""
     body = resp.body
     extra = []
+    bodiless = resp.status < 200 or resp.status in (204, 304)
+    if bodiless:
+        body = b""
     if (resp.compress and req is not None and len(body) >= GZIP_MIN
             and "gzip" in req.headers.get("accept-encoding", "")):
         body = gzip.compress(body, compresslevel=5, mtime=0)
@@ -386,7 +389,9 @@ def build(req, resp, keep):
     for name, value in resp.headers:
         lines.append("%s: %s\r\n" % (name, value))
     lines.extend(extra)
-    if resp.action == "truncate" or resp.action == "reset_mid_body":
+    if bodiless:
+        pass  # 1xx and 204 carry no Content-Length at all (RFC 9110 8.6)
+    elif resp.action == "truncate" or resp.action == "reset_mid_body":
         lines.append("Content-Length: %d\r\n" % max(len(body), 16))
     else:
         lines.append("Content-Length: %d\r\n" % len(body))
