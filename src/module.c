@@ -155,6 +155,13 @@ static int sleep_seconds(lua_State *L) {
   return 1;
 }
 
+/* harness._isatty(fd): is file descriptor fd a terminal? (For progress
+** bars, which are drawn only on a terminal.) */
+static int is_a_tty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
 /* ---------- printing (-p, harness.print) ---------- */
 
 /* Replaces the value at idx by its printed form: strings as they are,
@@ -349,7 +356,8 @@ static int harness_index(lua_State *L) {
 void hlua_open_harness(lua_State *L, const char *script, int noenv) {
   static const luaL_Reg funcs[] = {
       {"is_error", is_error},        {"_error", make_error}, {"print", hlua_print_values},
-      {"_clock", monotonic_clock}, {"_sleep", sleep_seconds}, {NULL, NULL}};
+      {"_clock", monotonic_clock}, {"_sleep", sleep_seconds}, {"_isatty", is_a_tty},
+      {NULL, NULL}};
   set_paths(L, script, noenv);
   lua_createtable(L, 0, 32);
   luaL_setfuncs(L, funcs, 0);

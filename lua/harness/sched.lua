@@ -1,22 +1,630 @@
--- harness.sched, minimal and blocking: one transfer at a time, sleeps that
--- block. It only exists so that the HTTP core can be built and tested on
--- its own; the scheduler branch replaces this file with the real one
--- (spawn, all, map, and transfers that yield inside tasks).
+-- harness.sched: tasks as coroutines over the one HTTP client.
+--
+-- A task is a coroutine that the loop below resumes. When a task waits (for a
+-- transfer, a timer, another task or a free request slot) it parks: it records
+-- what it waits for and yields PARK to the loop, which resumes it when that
+-- thing happens. The main script is not a coroutine: when it waits, it drives
+-- the loop itself until what it waits for is done, so spawned tasks run while
+-- it waits. The same happens inside a task where yielding is impossible (in a
+-- coroutine of the caller's own, or under a C function such as table.sort):
+-- the loop runs nested there.
+--
+-- Everything here is per process: there is one Lua state and one client.
+local harness = harness
+
+local clock, rawsleep, make_error = harness._clock, harness._sleep, harness._error
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
+local co_isyieldable = coroutine.isyieldable
+local pack, unpack, select, type = table.pack, table.unpack, select, type
+local floor, huge = math.floor, math.huge
+
 local M = {}
 
--- Starts req on client and drives the loop until its result is in.
-function M.transfer(client, req)
-  local id = client:start(req)
-  while true do
-    for _, r in ipairs(client:poll(1)) do
-      if r.id == id then return r end
+-- M.max_in_flight: cap on transfers in flight (and on map's concurrency).
+-- Read from HARNESS_MAX_IN_FLIGHT on first use; the core may set it from the
+-- configuration.
+M.max_in_flight = nil
+local DEFAULT_MAX_IN_FLIGHT = 32
+local POLL_CAP = 1.0 -- longest single wait in client:poll, in seconds
+
+-- Unique values: what a task yields to park, and what it is parked on when it
+-- waits for a timer, a transfer, a request slot, its start or its next turn.
+local PARK = setmetatable({}, {__name = "harness.sched.park"})
+local TIMER, TRANSFER, SLOT, START, TURN = {}, {}, {}, {}, {}
+local WEAK_KEYS = {__mode = "k"}
+
+-- ---------- state ----------
+
+local client        -- the HTTP client (client:start/poll/cancel)
+local current       -- the task being resumed, or nil in the main script
+local alive = {}    -- task -> true until it finishes
+local rq_task, rq_ok, rq_val, rq_head, rq_tail = {}, {}, {}, 1, 0 -- ready queue
+local heap, nheap, seq = {}, 0, 0  -- parked timers: tasks ordered by (wake, wseq)
+local owner = {}    -- transfer id -> task, or false when a driver waits for it
+local npending = 0  -- transfers started and not yet reported
+local finished = {} -- transfer id -> result, for drivers
+local inflight = 0  -- request slots taken (started, or handed to a task not yet started)
+local slotq, sq_head, sq_tail = {}, 1, 0 -- waiting for a slot: tasks or driver tickets
+
+local function cap()
+  local n = M.max_in_flight
+  if n == nil then
+    local env = os.getenv("HARNESS_MAX_IN_FLIGHT")
+    n = env and math.tointeger(tonumber(env)) or (env == nil and DEFAULT_MAX_IN_FLIGHT)
+    if not n or n < 1 then
+      error("HARNESS_MAX_IN_FLIGHT must be a positive integer, not '" .. env .. "'", 0)
+    end
+    M.max_in_flight = n
+  end
+  return n
+end
+
+local function new_error(kind, message)
+  return make_error({kind = kind, message = message})
+end
+
+-- Is Ctrl-C pending? (_sleep(0) sleeps not at all and reports it.)
+local function is_interrupted()
+  return not rawsleep(0)
+end
+
+-- ---------- tasks ----------
+
+local Task = {}
+Task.__index = Task
+Task.__name = "harness.Task"
+
+-- An error nobody waited for would vanish: say so when the task is collected.
+function Task.__gc(t)
+  if t.unseen then
+    local ok, msg = pcall(tostring, t.err)
+    io.stderr:write("hlua: error in a task that nobody waited for: ", ok and msg or "?", "\n")
+  end
+end
+
+function Task.__tostring(t)
+  local state = t.over and (t.ok and "done" or "failed") or (t.parked and "waiting" or "running")
+  return ("harness.Task (%s)"):format(state)
+end
+
+-- The task running the caller, if the caller can yield to the loop; nil in
+-- the main script, in a foreign coroutine or under a C boundary.
+local function running_task()
+  local t = current
+  if t and co_running() == t.co and co_isyieldable() then return t end
+  return nil
+end
+
+-- Queues task t to be resumed with (ok, v).
+local function push(t, ok, v)
+  rq_tail = rq_tail + 1
+  rq_task[rq_tail], rq_ok[rq_tail], rq_val[rq_tail] = t, ok, v
+end
+
+-- Queues parked task t to be resumed with (ok, v), if it is still parked on
+-- 'on' (so that a stale wake-up never resumes it for something else).
+local function wake(t, on, ok, v)
+  if t.parked ~= on or t.over then return end
+  t.parked = nil
+  push(t, ok, v)
+end
+
+-- Parks the running task t on 'on' until something wakes it; returns the
+-- value it is woken with, or raises the error it is woken with.
+local function park(t, on)
+  if t.cancelling then
+    t.cancelling = nil
+    error(new_error("cancelled", "task cancelled"), 0)
+  end
+  t.parked = on
+  local ok, v = co_yield(PARK)
+  if ok then return v end
+  error(v, 0)
+end
+
+local group_done -- below
+
+-- Records the end of task t: results (or error) kept, waiters woken.
+local function finish(t, ok, ...)
+  alive[t] = nil
+  t.over, t.ok, t.co, t.parked = true, ok, nil, nil
+  if ok then
+    if select("#", ...) > 0 then t.res = pack(...) end
+  else
+    t.err = ...
+    if not (t.waiters or t.group or t.quiet or is_interrupted()) then t.unseen = true end
+  end
+  local ws = t.waiters
+  if ws then
+    t.waiters = nil
+    for i = 1, #ws do wake(ws[i], t, true) end
+  end
+  if t.group then group_done(t.group, t) end
+end
+
+-- What comes back from resuming task t: it finished, parked, or yielded
+-- something of its own (then it just gives up its turn).
+local function after_resume(t, prev, rok, ...)
+  current = prev
+  if t.over then return end
+  if co_status(t.co) == "dead" then
+    finish(t, rok, ...)
+  elseif (...) ~= PARK then
+    push(t, nil)
+  end
+end
+
+local function step(t, ok, v)
+  local prev = current
+  current = t
+  t.parked = nil
+  if ok == START then return after_resume(t, prev, co_resume(t.co, unpack(v, 1, v.n))) end
+  if ok == nil then return after_resume(t, prev, co_resume(t.co)) end
+  return after_resume(t, prev, co_resume(t.co, ok, v))
+end
+
+-- Resumes the tasks that are ready now (not those they make ready: the loop
+-- looks at timers and transfers between rounds).
+local function run_ready()
+  local last = rq_tail
+  while rq_head <= last and rq_head <= rq_tail do
+    local i = rq_head
+    local t, ok, v = rq_task[i], rq_ok[i], rq_val[i]
+    rq_task[i], rq_ok[i], rq_val[i] = nil, nil, nil
+    rq_head = i + 1
+    if not t.over then step(t, ok, v) end
+  end
+  if rq_head > rq_tail then rq_head, rq_tail = 1, 0 end
+end
+
+-- ---------- timers: a binary heap of parked tasks ----------
+
+local function earlier(a, b)
+  return a.wake < b.wake or (a.wake == b.wake and a.wseq < b.wseq)
+end
+
+local function heap_push(t)
+  nheap = nheap + 1
+  local i = nheap
+  while i > 1 do
+    local p = i // 2
+    if not earlier(t, heap[p]) then break end
+    heap[i] = heap[p]
+    i = p
+  end
+  heap[i] = t
+end
+
+local function heap_pop()
+  local top, last = heap[1], heap[nheap]
+  heap[nheap] = nil
+  nheap = nheap - 1
+  if nheap > 0 then
+    local i = 1
+    while true do
+      local c = 2 * i
+      if c > nheap then break end
+      if c < nheap and earlier(heap[c + 1], heap[c]) then c = c + 1 end
+      if not earlier(heap[c], last) then break end
+      heap[i] = heap[c]
+      i = c
+    end
+    heap[i] = last
+  end
+  return top
+end
+
+-- The next wake time, dropping the timers of tasks that no longer wait.
+local function next_wake()
+  while nheap > 0 do
+    local t = heap[1]
+    if t.parked == TIMER and not t.over then return t.wake end
+    heap_pop()
+  end
+  return nil
+end
+
+local function fire_timers(now)
+  while nheap > 0 and heap[1].wake <= now do
+    wake(heap_pop(), TIMER, true)
+  end
+end
+
+-- ---------- request slots ----------
+
+-- Gives a freed slot to the first live waiter, or returns it.
+local function release_slot()
+  while sq_head <= sq_tail and inflight <= cap() do
+    local w = slotq[sq_head]
+    slotq[sq_head] = nil
+    sq_head = sq_head + 1
+    if getmetatable(w) == Task then
+      if w.parked == SLOT and not w.over then return wake(w, SLOT, true) end
+    elseif not w.abandoned then
+      w.granted = true
+      return
+    end
+  end
+  if sq_head > sq_tail then sq_head, sq_tail = 1, 0 end
+  inflight = inflight - 1
+end
+
+-- ---------- the loop ----------
+
+local on_interrupt -- below
+
+local function deliver(results)
+  for i = 1, #results do
+    local r = results[i]
+    local o = owner[r.id]
+    if o ~= nil then
+      owner[r.id] = nil
+      npending = npending - 1
+      release_slot()
+      if o then
+        o.xfer = nil
+        wake(o, TRANSFER, true, r)
+      else
+        finished[r.id] = r
+      end
     end
   end
 end
 
--- Waits, interruptibly.
+-- Runs tasks, timers and transfers until cond() is true. 'deadline' (clock
+-- time) is when cond will become true by itself, if it will.
+local function run_until(cond, deadline)
+  while not cond() do
+    run_ready()
+    if cond() then return end
+    if is_interrupted() then on_interrupt() end
+    local now, wake_at = clock(), next_wake()
+    if deadline and (not wake_at or deadline < wake_at) then wake_at = deadline end
+    local timeout -- nil: nothing will ever happen by itself
+    if rq_head <= rq_tail then
+      timeout = 0
+    elseif wake_at then
+      timeout = wake_at > now and wake_at - now or 0
+    end
+    if npending > 0 then
+      deliver(client:poll(timeout and (timeout < POLL_CAP and timeout or POLL_CAP) or POLL_CAP))
+    elseif timeout == nil then
+      error("harness: deadlock: waiting for a task that waits for something that will never happen", 0)
+    elseif timeout > 0 and not rawsleep(timeout) then
+      on_interrupt()
+    end
+    fire_timers(clock())
+  end
+end
+
+-- Takes a request slot for the caller, waiting for one if all are taken.
+local function acquire_slot()
+  if inflight < cap() and sq_head > sq_tail then
+    inflight = inflight + 1
+    return
+  end
+  sq_tail = sq_tail + 1
+  local me = running_task()
+  if me then
+    slotq[sq_tail] = me
+    park(me, SLOT) -- woken holding the slot
+  else
+    local ticket = {}
+    slotq[sq_tail] = ticket
+    local ok, err = pcall(run_until, function() return ticket.granted end)
+    if not ok then
+      if ticket.granted then release_slot() else ticket.abandoned = true end
+      error(err, 0)
+    end
+  end
+end
+
+-- ---------- cancelling ----------
+
+local function cancel(t, err)
+  if t.over then return end
+  if t.children then
+    for c in pairs(t.children) do cancel(c, err) end
+  end
+  if co_status(t.co) ~= "suspended" then -- on the stack now: stop at its next wait
+    t.cancelling = true
+    return
+  end
+  if t.xfer then
+    owner[t.xfer] = nil
+    npending = npending - 1
+    client:cancel(t.xfer)
+    t.xfer = nil
+    release_slot()
+  end -- a timer or a place in the slot queue is skipped when reached
+  t.quiet = true
+  co_close(t.co) -- runs its pending to-be-closed variables
+  finish(t, false, err)
+end
+
+-- Ctrl-C: every task ends, every transfer is dropped, and the driver raises.
+function on_interrupt()
+  for t in pairs(alive) do cancel(t, new_error("interrupted", "interrupted")) end
+  for id, o in pairs(owner) do
+    owner[id] = nil
+    client:cancel(id)
+  end
+  npending, inflight, finished = 0, 0, {}
+  slotq, sq_head, sq_tail = {}, 1, 0
+  heap, nheap = {}, 0
+  rq_task, rq_ok, rq_val, rq_head, rq_tail = {}, {}, {}, 1, 0
+  error(new_error("interrupted", "interrupted"), 0)
+end
+
+-- ---------- the interface ----------
+
+-- sched.transfer(client, req): starts req on client and returns its result
+-- when it is done, letting other tasks run meanwhile.
+function M.transfer(c, req)
+  client = c
+  if is_interrupted() then on_interrupt() end
+  acquire_slot()
+  local ok, id = pcall(c.start, c, req)
+  if not ok then
+    release_slot()
+    error(id, 0)
+  end
+  npending = npending + 1
+  local me = running_task()
+  if me then
+    owner[id] = me
+    me.xfer = id
+    return park(me, TRANSFER)
+  end
+  owner[id] = false
+  run_until(function() return finished[id] ~= nil end)
+  local r = finished[id]
+  finished[id] = nil
+  return r
+end
+
+-- sched.sleep(seconds): waits; other tasks run meanwhile.
 function M.sleep(seconds)
-  harness._sleep(seconds)
+  local s = tonumber(seconds)
+  if not s then error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2) end
+  local me = running_task()
+  if me then
+    if s <= 0 then -- give the others a turn
+      push(me, true)
+      park(me, TURN)
+      return
+    end
+    seq = seq + 1
+    me.wake, me.wseq = clock() + s, seq
+    heap_push(me)
+    park(me, TIMER)
+    return
+  end
+  local deadline = clock() + s
+  run_until(function() return clock() >= deadline end, deadline)
+end
+
+local function check_callable(fn, n, name)
+  local mt = getmetatable(fn)
+  if type(fn) ~= "function" and not (type(mt) == "table" and mt.__call) then
+    error(("bad argument #%d to '%s' (function expected, got %s)"):format(n, name, type(fn)), 3)
+  end
+end
+
+-- sched.spawn(fn, ...): a new task running fn(...); it starts when the
+-- caller next waits (or yields).
+function M.spawn(fn, ...)
+  check_callable(fn, 1, "spawn")
+  if type(fn) ~= "function" then
+    local callable = fn
+    fn = function(...) return callable(...) end
+  end
+  local t = setmetatable({co = co_create(fn), parked = START}, Task)
+  alive[t] = true
+  local parent = current
+  if parent then
+    local ch = parent.children
+    if not ch then
+      ch = setmetatable({}, WEAK_KEYS)
+      parent.children = ch
+    end
+    ch[t] = true
+  end
+  if select("#", ...) > 0 then
+    wake(t, START, START, pack(...))
+  else
+    wake(t, START, nil)
+  end
+  return t
+end
+
+-- task:wait(): the task's results, or raises its error.
+function Task:wait()
+  if getmetatable(self) ~= Task then error("bad argument #1 to 'wait' (task expected)", 2) end
+  if not self.over then
+    if current == self then error("a task cannot wait for itself", 2) end
+    local me = running_task()
+    if me then
+      local ws = self.waiters
+      if not ws then
+        ws = {}
+        self.waiters = ws
+      end
+      ws[#ws + 1] = me
+      park(me, self)
+    else
+      run_until(function() return self.over end)
+    end
+  end
+  self.unseen = nil
+  if not self.ok then error(self.err, 0) end
+  local r = self.res
+  if r then return unpack(r, 1, r.n) end
+end
+
+-- task:cancel(): ends the task (and the tasks it spawned) where it waits;
+-- waiting for it then raises a "cancelled" error.
+function Task:cancel()
+  cancel(self, new_error("cancelled", "task cancelled"))
+end
+
+-- task:done(): has it finished (returned, failed or been cancelled)?
+function Task:done()
+  return self.over == true
+end
+
+-- ---------- groups: all and map ----------
+
+function group_done(g, t)
+  g.left = g.left - 1
+  t.unseen = nil
+  if not t.ok and not g.failed then
+    g.failed, g.err = true, t.err
+  end
+  if g.left == 0 or g.failed then
+    local w = g.waiter
+    if w then
+      g.waiter = nil
+      wake(w, g, true)
+    end
+  end
+end
+
+-- Waits until every task of g finished or one failed; then cancels the
+-- others and raises the first error.
+local function wait_group(g, tasks)
+  local function settled() return g.left == 0 or g.failed end
+  while not settled() do
+    local me = running_task()
+    if me then
+      g.waiter = me
+      park(me, g)
+    else
+      run_until(settled)
+    end
+  end
+  if g.failed then
+    local err = new_error("cancelled", "cancelled: another task failed")
+    for i = 1, #tasks do cancel(tasks[i], err) end
+    error(g.err, 0)
+  end
+end
+
+-- Runs the tasks of a group; if the caller is itself cancelled or
+-- interrupted, the group's tasks go with it.
+local function run_group(g, tasks)
+  local ok, err = pcall(wait_group, g, tasks)
+  if not ok then
+    if not g.failed then
+      for i = 1, #tasks do cancel(tasks[i], new_error("cancelled", "task cancelled")) end
+    end
+    error(err, 0)
+  end
+end
+
+-- sched.all({f1, f2, ...}): runs them together; returns {r1, r2, ...}, the
+-- first result of each, in order.
+function M.all(fns)
+  if type(fns) ~= "table" then
+    error("bad argument #1 to 'all' (table expected, got " .. type(fns) .. ")", 2)
+  end
+  local n = #fns
+  for i = 1, n do check_callable(fns[i], 1, "all") end
+  local g, tasks = {left = n}, {}
+  for i = 1, n do
+    local t = M.spawn(fns[i])
+    t.group = g
+    tasks[i] = t
+  end
+  run_group(g, tasks)
+  local r = {}
+  for i = 1, n do
+    local res = tasks[i].res
+    r[i] = res and res[1]
+  end
+  return r
+end
+
+-- The progress bar: done/total, rate and ETA, redrawn in place on stderr
+-- at most ten times a second. Returns draw(done, final) or nil.
+local function clock_text(s)
+  if s ~= s or s == huge then return "--:--" end
+  s = floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
+  return ("%02d:%02d"):format(s // 60, s % 60)
+end
+
+function M._progress_line(done, total, elapsed, width)
+  width = width or 24
+  local filled = total > 0 and floor(width * done / total) or width
+  local rate = elapsed > 0 and done / elapsed or 0
+  local eta = rate > 0 and (total - done) / rate or huge
+  return ("[%s%s] %d/%d %3d%%  %.1f/s  ETA %s"):format(
+    ("#"):rep(filled), ("."):rep(width - filled), done, total,
+    total > 0 and floor(100 * done / total) or 100, rate, clock_text(eta))
+end
+
+local function progress_bar(total)
+  if not harness._isatty(2) then return nil end
+  local start, last = clock(), -1
+  return function(done, final)
+    local now = clock()
+    if not final and now - last < 0.1 then return end
+    last = now
+    io.stderr:write("\r", M._progress_line(done, total, now - start), "\27[K", final and "\n" or "")
+    io.stderr:flush()
+  end
+end
+
+-- sched.map(list, fn, opts): fn(item, index) for every item, at most
+-- opts.concurrency (default 8, capped by max_in_flight) at a time; returns
+-- the first result of each call, in input order.
+function M.map(list, fn, opts)
+  if type(list) ~= "table" then
+    error("bad argument #1 to 'map' (table expected, got " .. type(list) .. ")", 2)
+  end
+  check_callable(fn, 2, "map")
+  opts = opts or {}
+  local conc = opts.concurrency or 8
+  if math.type(conc) ~= "integer" or conc < 1 then
+    error("map: concurrency must be a positive integer", 2)
+  end
+  local n = #list
+  if conc > cap() then conc = cap() end
+  if conc > n then conc = n end
+  local results = {}
+  if n == 0 then return results end
+  local draw = opts.progress ~= false and progress_bar(n) or nil
+  local g, tasks = {left = conc}, {}
+  local nexti, ndone = 1, 0
+  local function worker()
+    while not g.failed do
+      local i = nexti
+      if i > n then return end
+      nexti = i + 1
+      results[i] = (fn(list[i], i))
+      ndone = ndone + 1
+      if draw then draw(ndone) end
+    end
+  end
+  for k = 1, conc do
+    local t = M.spawn(worker)
+    t.group = g
+    tasks[k] = t
+  end
+  local ok, err = pcall(run_group, g, tasks)
+  if draw then draw(ndone, true) end
+  if not ok then error(err, 0) end
+  return results
+end
+
+-- For tests and diagnostics: what the scheduler holds now.
+function M._stats()
+  local n = 0
+  for _ in pairs(alive) do n = n + 1 end
+  return {tasks = n, in_flight = inflight, pending = npending, timers = nheap,
+          ready = rq_tail - rq_head + 1}
 end
 
 return M
