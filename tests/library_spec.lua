@@ -31,7 +31,7 @@ describe("the Harness library", function()
   end)
 
   it("lists and gets orgs and projects", function()
-    assert.same({"4", "Data Science", "9", "3", "Infrastructure", "ci_tools,infra,observability"}, lines[[
+    assert.same({"4\tData Science", "9\t3\tInfrastructure", "ci_tools,infra,observability"}, lines[[
       print(#harness.orgs.list(), harness.orgs.get("data").name)
       print(#harness.projects.list(), #harness.projects.list{org = "payments"},
         harness.projects.get("infra", {org = "platform"}).name)
