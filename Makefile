@@ -36,7 +36,7 @@ HTTP_MOD = $(if $(HTTP_SRC),$(BUILD)/hlua_http.so)
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
   libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem \
-  python3 openssl curl jq hyperfine time valgrind clang
+  python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 
 .PHONY: all deps test demo asan valgrind bench sandbox install uninstall clean

@@ -238,6 +238,11 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   const char *url = (lua_getfield(L, req, "url"), lua_tostring(L, -1));
   luaL_argcheck(L, url != NULL, 2, "req.url must be a string");
   rc = curl_easy_setopt(e, CURLOPT_URL, url);
+  /* Plain http never multiplexes (HTTP/2 only over TLS), but with PIPEWAIT
+  ** a request would wait for another one's whole answer on a new
+  ** connection before opening its own: no waiting there. */
+  if (rc == CURLE_OK && strncmp(url, "http:", 5) == 0)
+    rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, 0L);
   lua_pop(L, 1);
   if (rc == CURLE_OK) rc = set_method(L, req, t);
   set_headers(L, req, t);

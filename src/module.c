@@ -180,7 +180,9 @@ static void to_printed(lua_State *L, int idx, int indent) {
     lua_getfield(L, -1, "json");
     lua_getfield(L, -1, "encode");
     lua_pushvalue(L, idx);
-    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushboolean(L, 1); /* the same output for the same data: diffable */
+    lua_setfield(L, -2, "sort_keys");
     if (indent) {
       lua_pushinteger(L, 2);
       lua_setfield(L, -2, "indent");

@@ -245,8 +245,6 @@ class SandboxApp:
                 status = 400
             if not 200 <= status <= 599:
                 status = 400
-            if status in (204, 304):  # no body allowed
-                return Response(status, b"", None)
             if status < 400:
                 return api.ok({"status": status}, status)
             return api.error_response(path, api.ApiError(status, "SANDBOX_STATUS",
