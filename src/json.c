@@ -849,6 +849,8 @@ static size_t format_float (char *out, double d) {
         char tmp[24], *e = tmp + sizeof tmp, *q;
         uint64_t u = (uint64_t)m;
         int i;
+        for (; k > 0 && u % 10 == 0; k--)   /* a*10^k rounded to an integer late */
+          u /= 10;
         q = put_digits(e, u);
         while (e - q <= k) *--q = '0';          /* 0.05 needs leading zeros */
         memcpy(p, q, (size_t)(e - q - k));
@@ -920,6 +922,9 @@ static int bad_key (Encoder *E, const Frame *f, int kind) {
   if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
     snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
              lua_tostring(E->L, -2));
+  else if (t == LUA_TNUMBER && kind == KIND_ARRAY)
+    snprintf(what, sizeof what, "cannot encode array with index %lld "
+             "(arrays start at 1)", (long long)lua_tointeger(E->L, -2));
   else if ((t == LUA_TNUMBER && kind == KIND_OBJECT) ||
            (t == LUA_TSTRING && kind == KIND_ARRAY))
     snprintf(what, sizeof what, "cannot encode table mixing string and "

@@ -399,6 +399,19 @@ describe("sched.transfer", function()
     assert.equal(0, sched._stats().in_flight)
   end)
 
+  it("takes back a slot handed to a task cancelled before it ran", function()
+    sched.max_in_flight = 1
+    local c = fake_client(5)
+    local a = harness.spawn(sched.transfer, c, {})
+    local b = harness.spawn(sched.transfer, c, {})
+    harness.sleep(0.01) -- a in flight, b waiting for a slot
+    assert.equal(1, sched._stats().in_flight)
+    a:cancel() -- its slot goes to b
+    b:cancel()
+    assert.equal(0, sched._stats().in_flight)
+    assert.equal(1, c.started)
+  end)
+
   it("frees the slot when start raises", function()
     local c = fake_client(0.01)
     assert.has_error(function() sched.transfer(c, {bad = true}) end, "bad request")

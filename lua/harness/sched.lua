@@ -71,6 +71,7 @@ end
 
 -- ---------- tasks ----------
 
+---@class harness.Task
 local Task = {}
 Task.__index = Task
 Task.__name = "harness.Task"
@@ -240,7 +241,10 @@ local function release_slot()
     slotq[sq_head] = nil
     sq_head = sq_head + 1
     if getmetatable(w) == Task then
-      if w.parked == SLOT and not w.over then return wake(w, SLOT, true) end
+      if w.parked == SLOT and not w.over then
+        w.slot = true -- held from now on, even if it is cancelled before it runs
+        return wake(w, SLOT, true)
+      end
     elseif not w.abandoned then
       w.granted = true
       return
@@ -252,7 +256,7 @@ end
 
 -- ---------- the loop ----------
 
-local on_interrupt -- below
+local on_interrupt, drop_everything -- below
 
 local function deliver(results)
   for i = 1, #results do
@@ -274,7 +278,7 @@ end
 
 -- Runs tasks, timers and transfers until cond() is true. 'deadline' (clock
 -- time) is when cond will become true by itself, if it will.
-local function run_until(cond, deadline)
+local function loop(cond, deadline)
   while not cond() do
     run_ready()
     if cond() then return end
@@ -295,6 +299,19 @@ local function run_until(cond, deadline)
       on_interrupt()
     end
     fire_timers(clock())
+  end
+end
+
+-- The loop, made safe against whatever it raises: under Ctrl-C (which may
+-- raise anywhere in the main thread, through the interpreter's hook) the
+-- tasks are dropped, so that none is left half-way for the next chunk.
+local function run_until(cond, deadline)
+  local _, ismain = co_running()
+  if ismain then current = nil end -- left behind if an error cut a resume short
+  local ok, err = pcall(loop, cond, deadline)
+  if not ok then
+    if is_interrupted() then drop_everything() end
+    error(err, 0)
   end
 end
 
@@ -337,14 +354,17 @@ local function cancel(t, err)
     client:cancel(t.xfer)
     t.xfer = nil
     release_slot()
+  elseif t.slot then
+    t.slot = nil
+    release_slot()
   end -- a timer or a place in the slot queue is skipped when reached
   t.quiet = true
   co_close(t.co) -- runs its pending to-be-closed variables
   finish(t, false, err)
 end
 
--- Ctrl-C: every task ends, every transfer is dropped, and the driver raises.
-function on_interrupt()
+-- Ctrl-C: every task ends and every transfer is dropped.
+function drop_everything()
   for t in pairs(alive) do cancel(t, new_error("interrupted", "interrupted")) end
   for id, o in pairs(owner) do
     owner[id] = nil
@@ -354,6 +374,11 @@ function on_interrupt()
   slotq, sq_head, sq_tail = {}, 1, 0
   heap, nheap = {}, 0
   rq_task, rq_ok, rq_val, rq_head, rq_tail = {}, {}, {}, 1, 0
+end
+
+-- ... and the driver raises.
+function on_interrupt()
+  drop_everything()
   error(new_error("interrupted", "interrupted"), 0)
 end
 
@@ -365,13 +390,14 @@ function M.transfer(c, req)
   client = c
   if is_interrupted() then on_interrupt() end
   acquire_slot()
+  local me = running_task()
+  if me then me.slot = nil end -- from here on the transfer holds it
   local ok, id = pcall(c.start, c, req)
   if not ok then
     release_slot()
     error(id, 0)
   end
   npending = npending + 1
-  local me = running_task()
   if me then
     owner[id] = me
     me.xfer = id
@@ -385,6 +411,7 @@ function M.transfer(c, req)
 end
 
 -- sched.sleep(seconds): waits; other tasks run meanwhile.
+---@param seconds number
 function M.sleep(seconds)
   local s = tonumber(seconds)
   if not s then error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2) end
@@ -414,6 +441,9 @@ end
 
 -- sched.spawn(fn, ...): a new task running fn(...); it starts when the
 -- caller next waits (or yields).
+---@param fn function
+---@param ... any arguments for fn
+---@return harness.Task
 function M.spawn(fn, ...)
   check_callable(fn, 1, "spawn")
   if type(fn) ~= "function" then
@@ -440,6 +470,7 @@ function M.spawn(fn, ...)
 end
 
 -- task:wait(): the task's results, or raises its error.
+---@return any ...
 function Task:wait()
   if getmetatable(self) ~= Task then error("bad argument #1 to 'wait' (task expected)", 2) end
   if not self.over then
@@ -470,6 +501,7 @@ function Task:cancel()
 end
 
 -- task:done(): has it finished (returned, failed or been cancelled)?
+---@return boolean
 function Task:done()
   return self.over == true
 end
@@ -525,6 +557,8 @@ end
 
 -- sched.all({f1, f2, ...}): runs them together; returns {r1, r2, ...}, the
 -- first result of each, in order.
+---@param fns function[]
+---@return any[]
 function M.all(fns)
   if type(fns) ~= "table" then
     error("bad argument #1 to 'all' (table expected, got " .. type(fns) .. ")", 2)
@@ -580,6 +614,11 @@ end
 -- sched.map(list, fn, opts): fn(item, index) for every item, at most
 -- opts.concurrency (default 8, capped by max_in_flight) at a time; returns
 -- the first result of each call, in input order.
+---@generic T
+---@param list T[]
+---@param fn fun(item: T, index: integer): any
+---@param opts? {concurrency?: integer, progress?: boolean}
+---@return any[]
 function M.map(list, fn, opts)
   if type(list) ~= "table" then
     error("bad argument #1 to 'map' (table expected, got " .. type(list) .. ")", 2)
