@@ -4,6 +4,7 @@
 #   make demo       build, start the sandbox, run a real script against it
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make bench      hlua side by side with its peers
+#   make fuzz       libFuzzer on harness.json.decode (FUZZ_TIME=60 seconds)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -39,7 +40,7 @@ DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-
   python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan valgrind bench sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind bench fuzz sandbox install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -96,6 +97,17 @@ sandbox: all
 bench: deps
 	$(MAKE) all
 	bench/run
+
+# The decoder under libFuzzer with ASan and UBSan; crashes land in tests/fuzz/.
+FUZZ_TIME ?= 60
+fuzz: deps | $(BUILD)
+	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -Isrc \
+	  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson) -o $(BUILD)/json_fuzz \
+	  src/json.c tests/json_module.c tests/fuzz/json_fuzz.c \
+	  $(shell $(PKG_CONFIG) --libs lua5.4 libcjson) -lm
+	mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/json_fuzz -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	  -artifact_prefix=tests/fuzz/ $(BUILD)/fuzz-corpus tests/fuzz/json
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)

@@ -1,5 +1,6 @@
 -- bench/json_bench.lua: harness.json against lua-cjson and dkjson, side by
--- side in one run, on a generated ~24 MB Harness-like paged response.
+-- side in one run, on a generated ~24 MB Harness-like paged response
+-- (bench/json_gen.lua). bench/json.sh runs it for make bench.
 --   build/hlua bench/json_bench.lua [runs]        (default 5 runs; medians)
 -- Throughput is the document's size over the median CPU time (os.clock).
 -- Peak memory: each decoder runs once in a child process under
@@ -99,3 +100,14 @@ print(string.format("hlua.json / lua-cjson: decode %.2fx, encode %.2fx, decode p
   h.dec / c.dec, h.enc / c.enc, h.rss and c.rss and h.rss / c.rss or 0/0))
 print(string.format("hlua.json / dkjson:    decode %.1fx, encode %.1fx",
   h.dec / d.dec, h.enc / d.enc))
+-- Rows for bench/run's table (ratio > 1: hlua is better).
+local what = string.format("JSON %%s, %.0f MB page", mb)
+for _, peer in ipairs { {"lua-cjson", c}, {"dkjson", d} } do
+  local p = peer[2]
+  print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what:format("decode"), h.dec, peer[1], p.dec, h.dec / p.dec))
+  print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what:format("encode"), h.enc, peer[1], p.enc, h.enc / p.enc))
+end
+if h.rss and c.rss then
+  print(string.format("row|%s|%.0f MB|lua-cjson|%.0f MB|%.2fx less", what:format("decode peak RSS"),
+    h.rss / 1024, c.rss / 1024, c.rss / h.rss))
+end
