@@ -247,7 +247,7 @@ static void add_lua_dir(luaL_Buffer *b, const char *dir) {
 ** package.cpath: hlua's C modules first, then lua's.
 */
 static void set_paths(lua_State *L, const char *script, int noenv) {
-  char libdir[PATH_MAX], cdir[PATH_MAX];
+  char libdir[PATH_MAX + 32], cdir[PATH_MAX + 32]; /* room for the suffixes */
   const char *env = noenv ? NULL : getenv("HLUA_PATH");
   const char *home = getenv("HOME");
   luaL_Buffer b;

@@ -12,10 +12,13 @@ local function server(style, n, extra)
     for i = first + 1, math.min(first + size, n) do items[#items + 1] = {id = i} end
     return items
   end
+  -- A response as harness.request makes them: the body as JSON text.
   local function respond(body, headers, status)
+    headers = headers or {}
+    headers["content-type"] = "application/json"
     return {
-      status = status or 200, ok = (status or 200) < 300, headers = headers or {},
-      url = "fake", json = function() return body end,
+      status = status or 200, ok = (status or 200) < 300, headers = headers,
+      url = "fake", body = harness.json.encode(body),
     }
   end
   local request = function(method, path, opts)
@@ -38,7 +41,7 @@ local function server(style, n, extra)
         itemCount = n, pageCount = (n + s - 1) // s}
     elseif style == "v1" then
       local i, s = q.page or 0, q.limit or 30
-      return respond(page_of(i * s, s), {
+      return respond(harness.json.array(page_of(i * s, s)), {
         ["x-total-elements"] = tostring(n), ["x-page-number"] = tostring(i),
         ["x-page-size"] = tostring(s)})
     end
@@ -143,9 +146,8 @@ describe("paging logic", function()
 
   it("raises a harness.Error for an error status", function()
     local request = function()
-      return {status = 404, ok = false, headers = {}, url = "fake",
-        json = function() return {code = "RESOURCE_NOT_FOUND", message = "no such thing",
-          correlationId = "c-1"} end}
+      return {status = 404, ok = false, headers = {["content-type"] = "application/json"}, url = "fake",
+        body = '{"status":"ERROR","code":"RESOURCE_NOT_FOUND","message":"no such thing","correlationId":"c-1"}'}
     end
     local ok, err = pcall(paging.collect, paging.paginate_with(request, "/ng/api/x"))
     assert.is_false(ok)

@@ -362,30 +362,36 @@ local function http_error(method, path, res, decoded)
   return harness._error(e)
 end
 
--- The verbs: the decoded body (raw string when not JSON, nil when empty),
--- or a raised harness.Error.
+-- The decoded body of a response (raw string when not JSON, nil when
+-- empty), or a raised harness.Error for a failure: what the verbs return,
+-- and what paging reads each page with.
+local function body_of(method, path, res, level)
+  local decoded, bad
+  if #res.body > 0 and looks_json(res) then
+    local ok, v = pcall(harness.json.decode, res.body)
+    if ok then decoded = v else bad = v end
+  end
+  if not res.ok then error(http_error(method, path, res, decoded), level) end
+  if bad then
+    error(harness._error({kind = "json", status = res.status, method = method, path = path,
+      url = res.url, body = config.redact(cut(res.body, BODY_IN_ERROR)),
+      message = "response is not valid JSON: " ..
+        tostring(type(bad) == "table" and bad.message or bad)}), level)
+  end
+  if type(decoded) == "table" and (decoded.status == "ERROR" or decoded.status == "FAILURE") then
+    error(http_error(method, path, res, decoded), level)
+  end
+  if decoded ~= nil then return decoded end
+  if #res.body == 0 then return nil end
+  return res.body
+end
+
+-- The verbs: request, then body_of; raise where the script called them.
 local function verb(method)
   return function(path, opts)
     local res, err = request(method, path, opts)
     if not res then error(err, 2) end
-    local decoded, bad
-    if #res.body > 0 and looks_json(res) then
-      local ok, v = pcall(harness.json.decode, res.body)
-      if ok then decoded = v else bad = v end
-    end
-    if not res.ok then error(http_error(method, path, res, decoded), 2) end
-    if bad then
-      error(harness._error({kind = "json", status = res.status, method = method, path = path,
-        url = res.url, body = config.redact(cut(res.body, BODY_IN_ERROR)),
-        message = "response is not valid JSON: " ..
-          tostring(type(bad) == "table" and bad.message or bad)}), 2)
-    end
-    if type(decoded) == "table" and (decoded.status == "ERROR" or decoded.status == "FAILURE") then
-      error(http_error(method, path, res, decoded), 2)
-    end
-    if decoded ~= nil then return decoded end
-    if #res.body == 0 then return nil end
-    return res.body
+    return body_of(method, path, res, 3)
   end
 end
 
@@ -410,6 +416,7 @@ harness.env = function(name, default)
   return v
 end
 harness._http_client = get_client -- for the scheduler and tests
+harness._body = function(method, path, res) return body_of(method, path, res, 0) end -- for paging
 for _, name in ipairs({"spawn", "all", "map", "sleep"}) do
   if sched[name] ~= nil then harness[name] = sched[name] end
 end

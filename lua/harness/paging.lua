@@ -111,20 +111,6 @@ function M.detect_style(body, opts)
   return nil
 end
 
--- Raises a harness.Error for a response that is not a success, in the
--- shape the verbs use.
-local function raise_for(res, method, path)
-  local body = type(res.json) == "function" and select(2, pcall(res.json, res)) or nil
-  if type(body) ~= "table" then body = {} end
-  error(harness._error{
-    kind = "http", status = res.status, code = body.code,
-    message = body.message or ("HTTP " .. tostring(res.status)),
-    correlation_id = body.correlationId or (res.headers and res.headers["x-correlation-id"]),
-    method = method, path = path, url = res.url,
-    body = type(res.body) == "string" and res.body:sub(1, 4096) or nil,
-  }, 0)
-end
-
 local function check_opts(path, opts)
   if type(path) ~= "string" or path == "" then
     error("bad argument #1 to 'harness.paginate' (path expected, got " .. type(path) .. ")", 3)
@@ -172,8 +158,7 @@ function M.paginate_with(request, path, opts)
       content_type = opts.content_type, timeout = opts.timeout, retries = opts.retries,
     })
     if not res then error(err, 0) end
-    if not res.ok then raise_for(res, method, path) end
-    local body = res:json()
+    local body = harness._body(method, path, res) -- raises as the verbs do
     local found = M.detect_style(body, opts)
     if found and found ~= style and not fixed and not restarted and st.index == 0 then
       -- the guess was wrong: ask for the first page again, the right way
