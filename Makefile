@@ -101,7 +101,8 @@ bench: deps
 # The decoder under libFuzzer with ASan and UBSan; crashes land in tests/fuzz/.
 FUZZ_TIME ?= 60
 fuzz: deps | $(BUILD)
-	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -Isrc \
+	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Isrc \
 	  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson) -o $(BUILD)/json_fuzz \
 	  src/json.c tests/json_module.c tests/fuzz/json_fuzz.c \
 	  $(shell $(PKG_CONFIG) --libs lua5.4 libcjson) -lm

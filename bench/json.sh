@@ -3,4 +3,4 @@
 # decode and encode throughput and decode peak memory, one run side by side.
 set -eu
 HLUA=${HLUA:-build/hlua}
-exec "$HLUA" bench/json_bench.lua "${JSON_BENCH_RUNS:-5}"
+exec "$HLUA" bench/json_bench.lua "${JSON_BENCH_RUNS:-7}"

@@ -1,7 +1,7 @@
 -- bench/json_bench.lua: harness.json against lua-cjson and dkjson, side by
 -- side in one run, on a generated ~24 MB Harness-like paged response
 -- (bench/json_gen.lua). bench/json.sh runs it for make bench.
---   build/hlua bench/json_bench.lua [runs]        (default 5 runs; medians)
+--   build/hlua bench/json_bench.lua [runs]   (default 5; bench/json.sh uses 7)
 -- Throughput is the document's size over the median CPU time (os.clock).
 -- Peak memory: each decoder runs once in a child process under
 -- /usr/bin/time -v (package "time"); "baseline" only reads the file.
@@ -57,18 +57,13 @@ local function median(t)
   return t[(#t + 1) // 2]
 end
 
-local function timed(runs, f, x)
-  local times, result = {}, nil
-  for i = 1, runs do
-    result = nil
-    collectgarbage("collect")
-    local t0 = os.clock()
-    result = f(x)
-    times[i] = os.clock() - t0
-  end
-  return median(times), result
+-- CPU seconds of one call f(x), after a full collection; and its result.
+local function timed(f, x)
+  collectgarbage("collect")
+  local t0 = os.clock()
+  local result = f(x)
+  return os.clock() - t0, result
 end
-
 local function peak_rss(name)
   local cmd = string.format("/usr/bin/time -v %s bench/json_bench.lua --rss %s 2>&1 >/dev/null",
     interpreter(), name)
@@ -84,13 +79,24 @@ local mb = #doc / 1e6
 print(string.format("document: %s, %.1f MB, %d items; median of %d runs (dkjson: 1)",
   DOC, mb, ITEMS, runs))
 print(string.format("%-10s %12s %12s %14s", "", "decode MB/s", "encode MB/s", "decode peak KB"))
+-- Runs are interleaved (one decode and one encode of each library in turn),
+-- so that a busy machine slows every library alike; then medians.
+local times = {}
+for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
+for r = 1, runs do
+  for _, impl in ipairs(impls) do
+    if r <= (impl.runs or runs) then
+      local t = times[impl.name]
+      local td, v = timed(impl.decode, doc)
+      t.dec[#t.dec + 1] = td
+      t.enc[#t.enc + 1] = timed(impl.encode, v)
+    end
+  end
+end
 local res = {}
 for _, impl in ipairs(impls) do
-  local n = impl.runs or runs
-  local td, v = timed(n, impl.decode, doc)
-  local te = timed(n, impl.encode, v)
-  v = nil
-  local r = { dec = mb / td, enc = mb / te, rss = peak_rss(impl.name) }
+  local t = times[impl.name]
+  local r = { dec = mb / median(t.dec), enc = mb / median(t.enc), rss = peak_rss(impl.name) }
   res[impl.name] = r
   print(string.format("%-10s %12.1f %12.1f %14s", impl.name, r.dec, r.enc, r.rss or "?"))
 end

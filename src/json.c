@@ -111,6 +111,7 @@ static inline void buf_putc (lua_State *L, Buf *B, char c) {
 }
 
 static inline void buf_putn (lua_State *L, Buf *B, const char *s, size_t n) {
+  if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
   buf_reserve(L, B, n);
   memcpy(B->b + B->n, s, n);
   B->n += n;
@@ -175,6 +176,7 @@ typedef struct Decoder {
   Buf *scratch;       /* unescaped bytes of the current string */
   int nullidx;        /* stack slot of the null sentinel */
   int arrayidx;       /* stack slot of the array mark */
+  int base;           /* stack slot of the scratch buffer: the last fixed one */
   int maxdepth;
 } Decoder;
 
@@ -219,6 +221,7 @@ static int decode_error (Decoder *D, const char *at, const char *what) {
   const char *line = D->s, *p, *a, *e;
   lua_Integer nline = 1, col = 1;
   luaL_Buffer b;
+  lua_settop(L, D->base);   /* drop partial results: the stack may be full */
   for (p = D->s; p < at; p++) {
     if (*p == '\n') { nline++; line = p + 1; col = 1; }
     else if ((*p & 0xC0) != 0x80) col++;
@@ -656,6 +659,7 @@ static int json_decode (lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
   D.arrayidx = lua_gettop(L);
   D.scratch = buf_new(L);
+  D.base = lua_gettop(L);
   D.L = L;
   D.s = D.p = s;
   D.end = s + len;
@@ -745,6 +749,8 @@ static void add_path (luaL_Buffer *b, const Frame *f) {
 static int encode_error (Encoder *E, const Frame *f, const char *what) {
   lua_State *L = E->L;
   luaL_Buffer b;
+  /* The stack stays: it anchors the keys the frames point to. */
+  luaL_checkstack(L, 10, "json: cannot report an encode error");
   luaL_buffinit(L, &b);
   add_path(&b, f);
   luaL_pushresult(&b);
