@@ -41,7 +41,8 @@ describe("failures", function()
   end)
 
   it("unreachable host: connect timeout, retried for GET", function()
-    local _, err, code, n = traced('harness.get("/x")', {HARNESS_ENDPOINT = "https://192.0.2.1",
+    -- the sandbox's blackhole: a loopback port whose connects time out
+    local _, err, code, n = traced('harness.get("/x")', {HARNESS_ENDPOINT = t.info.blackhole_url,
       HARNESS_CONNECT_TIMEOUT = "0.2", HARNESS_RETRIES = "1"})
     assert.are.equal(1, code)
     assert.are.equal(2, n)

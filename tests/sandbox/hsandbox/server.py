@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import sys
 import tempfile
@@ -87,6 +88,8 @@ def run(a, tmp, stop):
         tls_l = engine.listen("tls", app, port=a.tls_port, ssl_context=ctx)
         info.update(tls_url="https://localhost:%d" % tls_l.port, ca_file=paths["ca_file"],
                     wrong_ca_file=paths["wrong_ca_file"], cert_file=paths["cert_file"])
+    blackhole = open_blackhole()
+    info.update(blackhole_url="http://127.0.0.1:%d" % blackhole[0].getsockname()[1])
     app.other_origin_url = info["other_origin_url"]
     info.update(account=st.ACCOUNT, api_key=state.key_string(state.main_token),
                 sat_key=state.key_string(state.sat_token),
@@ -108,6 +111,27 @@ def run(a, tmp, stop):
     while not stop.wait(3600):
         pass
     engine.stop()
+    for sock in blackhole:
+        sock.close()
+
+
+def open_blackhole():
+    """A loopback port where connecting times out, as with an unreachable host:
+    a listener that never accepts, its queue (backlog 0) already full, so the
+    kernel drops further SYNs. Returns the sockets to keep open."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    socks = [listener]
+    for _ in range(2):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(listener.getsockname())
+        except BlockingIOError:
+            pass
+        socks.append(c)
+    return socks
 
 
 def banner(info):
