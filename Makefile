@@ -86,7 +86,7 @@ asan: deps
 # makes that test fail.
 valgrind: deps
 	$(MAKE) all
-	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	  HLUA=$(HLUA) tests/run
 
 demo: deps
