@@ -6,6 +6,7 @@
 #   make bench      hlua side by side with its peers
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each
 #   make valgrind   the test suite with every hlua under valgrind
+#   make secret-scan  the test suite at HARNESS_TRACE=2, output searched for keys
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -41,7 +42,7 @@ DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-
   python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan valgrind bench fuzz fuzz-build sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -89,6 +90,12 @@ valgrind: deps
 	$(MAKE) all
 	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	  HLUA=$(HLUA) tests/run
+
+# The whole suite again with every hlua at HARNESS_TRACE=2, its output
+# captured and searched for the secrets of the sandbox's keys.
+secret-scan: deps
+	$(MAKE) all
+	HLUA=$(HLUA) tests/secret-scan
 
 demo: deps
 	$(MAKE) all
