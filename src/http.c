@@ -63,12 +63,15 @@ typedef struct Client {
 
 /* ---------- buffers, filled by the callbacks ---------- */
 
-/* Appends n bytes to *buf; returns 0 when memory ran out. */
-static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n) {
+/* Appends n bytes to *buf, growing it by doubling but never past 'limit'
+** (0: none) unless the bytes need it; returns 0 when memory ran out. */
+static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                  size_t limit) {
   if (*len + n > *cap) {
     size_t ncap = *cap ? *cap : 1024;
     char *nbuf;
     while (ncap < *len + n) ncap *= 2;
+    if (limit > 0 && ncap > limit) ncap = limit > *len + n ? limit : *len + n;
     nbuf = realloc(*buf, ncap);
     if (nbuf == NULL) return 0;
     *buf = nbuf;
@@ -88,7 +91,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     t->too_large = 1;
     return 0;
   }
-  if (!append(&t->body, &t->len, &t->cap, p, n)) {
+  if (!append(&t->body, &t->len, &t->cap, p, n, (size_t)t->max_size)) {
     t->no_memory = 1;
     return 0;
   }
@@ -102,7 +105,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   n *= size;
   if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) t->hlen = 0;
   if (t->hlen + n > HEADER_CAP) return n; /* absurd headers: keep the first */
-  if (!append(&t->head, &t->hlen, &t->hcap, p, n)) {
+  if (!append(&t->head, &t->hlen, &t->hcap, p, n, HEADER_CAP)) {
     t->no_memory = 1;
     return 0;
   }
@@ -354,7 +357,7 @@ static void set_error(lua_State *L, Transfer *t) {
   const char *kind = t->kind, *msg;
   if (kind == NULL)
     kind = t->too_large ? "too_large" : t->no_memory ? "transport" : error_kind(t->code);
-  if (t->too_large)
+  if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
     msg = lua_pushfstring(L, "response body larger than %I bytes", (lua_Integer)t->max_size);
   else if (t->no_memory)
     msg = lua_pushliteral(L, "not enough memory for the response");
@@ -375,6 +378,7 @@ static void push_result(lua_State *L, Transfer *t) {
   long status = 0;
   char *url = NULL;
   curl_off_t total = 0, pretransfer = 0;
+  int failed = t->code != CURLE_OK || t->kind || t->too_large || t->no_memory;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
@@ -386,7 +390,10 @@ static void push_result(lua_State *L, Transfer *t) {
   lua_setfield(L, -2, "status");
   push_headers(L, t);
   lua_setfield(L, -2, "headers");
-  lua_pushlstring(L, t->body ? t->body : "", t->len);
+  /* a failed transfer's partial body is of no use, and copying one cut at
+  ** the size cap into a Lua string would double the memory the cap bounds */
+  if (failed) lua_pushliteral(L, "");
+  else lua_pushlstring(L, t->body ? t->body : "", t->len);
   lua_setfield(L, -2, "body");
   lua_pushstring(L, url);
   lua_setfield(L, -2, "url");
@@ -398,7 +405,7 @@ static void push_result(lua_State *L, Transfer *t) {
   lua_setfield(L, -2, "sent");
   lua_pushinteger(L, (lua_Integer)t->code);
   lua_setfield(L, -2, "curl_code");
-  if (t->code != CURLE_OK || t->kind || t->too_large || t->no_memory) set_error(L, t);
+  if (failed) set_error(L, t);
 }
 
 /* Marks the transfers libcurl reports as finished. */
