@@ -4,7 +4,9 @@
 #   make demo       build, start the sandbox, run a real script against it
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make bench      hlua side by side with its peers
-#   make fuzz       libFuzzer on harness.json.decode (FUZZ_TIME=60 seconds)
+#   make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each
+#   make valgrind   the test suite with every hlua under valgrind
+#   make secret-scan  the test suite at HARNESS_TRACE=2, output searched for keys
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -40,7 +42,7 @@ DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-
   python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan valgrind bench fuzz sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -86,8 +88,14 @@ asan: deps
 # makes that test fail.
 valgrind: deps
 	$(MAKE) all
-	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
 	  HLUA=$(HLUA) tests/run
+
+# The whole suite again with every hlua at HARNESS_TRACE=2, its output
+# captured and searched for the secrets of the sandbox's keys.
+secret-scan: deps
+	$(MAKE) all
+	HLUA=$(HLUA) tests/secret-scan
 
 demo: deps
 	$(MAKE) all
@@ -100,17 +108,42 @@ bench: deps
 	$(MAKE) all
 	bench/run
 
-# The decoder under libFuzzer with ASan and UBSan; crashes land in tests/fuzz/.
-FUZZ_TIME ?= 60
-fuzz: deps | $(BUILD)
-	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -Isrc \
-	  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson) -o $(BUILD)/json_fuzz \
-	  src/json.c tests/json_module.c tests/fuzz/json_fuzz.c \
-	  $(shell $(PKG_CONFIG) --libs lua5.4 libcjson) -lm
-	mkdir -p $(BUILD)/fuzz-corpus
-	$(BUILD)/json_fuzz -max_total_time=$(FUZZ_TIME) -max_len=65536 \
-	  -artifact_prefix=tests/fuzz/ $(BUILD)/fuzz-corpus tests/fuzz/json
+# Fuzz targets under libFuzzer with ASan and UBSan (clang), each run for
+# FUZZ_SECONDS on its seed corpus tests/fuzz/<target>/ plus what earlier
+# runs found (build/fuzz/<target>/); a crash stops the run and lands in
+# tests/fuzz/ as crash-<sha1>. json: the decoder, cross-checked with cJSON;
+# roundtrip: encode/decode of random Lua values; config: config.lua on any
+# config.json, auth.json, key file and environment; headers: core.lua on
+# any response (headers, Retry-After, error bodies). The last three run
+# lua/harness/ code with Lua line coverage (tests/fuzz/lua_fuzz.c).
+FUZZ_SECONDS ?= 60
+FUZZ_TIME ?= $(FUZZ_SECONDS)
+FUZZ_TARGETS ?= json roundtrip config headers
+FUZZ_CC = clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -Isrc \
+  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl)
+FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs lua5.4 libcjson) -lm
+LUA_FUZZ_SRC = src/module.c src/json.c tests/fuzz/lua_fuzz.c
+
+fuzz-build: | $(BUILD)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c tests/json_module.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
+	$(FUZZ_CC) -DTARGET='"roundtrip"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/roundtrip_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
+	$(FUZZ_CC) -DTARGET='"config"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/config_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
+	$(FUZZ_CC) -DTARGET='"headers"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -DWITH_HTTP -o $(BUILD)/headers_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS) $(HTTP_LIBS)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/$$t.corpus; \
+	  echo "fuzz $$t: $(FUZZ_TIME) s"; \
+	  $(BUILD)/$${t}_fuzz -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=tests/fuzz/ \
+	    $(BUILD)/fuzz/$$t.corpus tests/fuzz/$$t 2>$(BUILD)/fuzz/$$t.log \
+	    || { tail -40 $(BUILD)/fuzz/$$t.log; failed="$$failed $$t"; }; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+.*DONE' $(BUILD)/fuzz/$$t.log; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed"; exit 1; fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)

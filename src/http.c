@@ -180,7 +180,9 @@ static long opt_ms(lua_State *L, int req, const char *name, long def) {
   s = lua_tonumberx(L, -1, &isnum);
   luaL_argcheck(L, isnum && s >= 0, 2, lua_pushfstring(L, "%s must be seconds >= 0", name));
   lua_pop(L, 1);
-  return (long)(s * 1000 + 0.5);
+  if (s > 1e9) s = 1e9; /* past that (and math.huge) the cast would overflow */
+  /* a positive time under half a millisecond is 1 ms, not 0 (no limit) */
+  return s > 0 && s < 0.001 ? 1 : (long)(s * 1000 + 0.5);
 }
 
 /* Sets the method and the body from req.method and req.body. */

@@ -450,7 +450,13 @@ static int pmain(lua_State *L) {
 
 int main(int argc, char **argv) {
   int status, result;
-  lua_State *L = luaL_newstate();
+  lua_State *L;
+  /* `hlua -p ... | head -1`: when the reader goes away, end quietly as cat
+  ** and grep do, killed by SIGPIPE, even if the parent left it ignored
+  ** (then every write would fail and a script could print "Broken pipe").
+  ** Sockets never raise it: libcurl sends with MSG_NOSIGNAL. */
+  signal(SIGPIPE, SIG_DFL);
+  L = luaL_newstate();
   if (L == NULL) {
     l_message(PROGNAME, "cannot create state: not enough memory");
     return EXIT_FAILURE;

@@ -7,6 +7,11 @@ local M = {}
 M.bin = os.getenv("HLUA") or "build/hlua"
 M.hlua = os.getenv("HLUA_WRAPPER") and (os.getenv("HLUA_WRAPPER") .. " " .. M.bin) or M.bin
 
+-- Under a wrapper (valgrind) hlua runs tens of times slower: time limits in
+-- the specs stretch by M.slow, and its memory use measures the wrapper.
+M.wrapped = os.getenv("HLUA_WRAPPER") ~= nil
+M.slow = M.wrapped and 20 or 1
+
 local function tmpname()
   local name = os.tmpname()
   return name
@@ -41,6 +46,25 @@ end
 -- Runs hlua with the given argument string (already quoted as needed).
 function M.run(args, stdin, env)
   return M.sh((env or "") .. " " .. M.hlua .. " " .. args, stdin)
+end
+
+-- Starts a command line (one simple command: its pid must be hlua's) in
+-- the background, waits until its stdout or stderr holds 'marker' (so a
+-- slow start, as under valgrind, never races the signal), waits 'delay'
+-- seconds more, then sends SIGINT. Returns stdout, stderr, the exit code.
+function M.interrupt(cmdline, marker, delay)
+  local out, err = tmpname(), tmpname()
+  local script = ([[%s >%s 2>%s </dev/null & pid=$!
+n=0
+until cat %s %s | grep -qF %s || [ $n -ge 1200 ]; do sleep 0.05; n=$((n+1)); done
+sleep %s
+kill -INT $pid
+wait $pid
+echo $?]]):format(cmdline, out, err, out, err, M.q(marker), tostring(delay or 0))
+  local p = assert(io.popen("sh -c " .. M.q(script)))
+  local code = tonumber(p:read("a"):match("(%d+)%s*$"))
+  p:close()
+  return slurp(out), slurp(err), code
 end
 
 -- Writes a temporary file and returns its path.

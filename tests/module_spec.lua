@@ -85,7 +85,8 @@ describe("harness._sleep and harness._clock", function()
   end)
 
   it("a sleep ends at once on Ctrl-C and the script exits 130", function()
-    local out, err, code = h.sh(h.hlua .. [[ -e 'harness._sleep(20)' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid]])
+    local out, err, code = h.interrupt(h.hlua .. [[ -e 'io.stderr:write("sleeping\n") harness._sleep(20)']],
+      "sleeping", 0.1)
     assert.are.equal("", out)
     assert.matches("interrupted", err)
     assert.are.equal(130, code)

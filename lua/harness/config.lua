@@ -58,8 +58,24 @@ local function read_json(path)
   if not text then return nil end
   check_mode(path)
   local ok, v = pcall(harness.json.decode, text)
-  if not ok or type(v) ~= "table" then
-    fail(("%s is not valid JSON: %s"):format(path, tostring(v)))
+  if not ok then
+    -- without the excerpt of the text: these files hold tokens
+    local msg = tostring(type(v) == "table" and v.message or v):gsub(" near '.*$", "")
+    fail(("%s is not valid JSON: %s"):format(path, msg))
+  elseif type(v) ~= "table" then
+    fail(("%s does not hold a JSON object"):format(path))
+  end
+  return v
+end
+
+-- Setting 'name' of a table read from the file 'where': a string, or nil
+-- when absent, null or empty; any other type is the file's mistake.
+local function text_field(t, name, where)
+  local v = t[name]
+  if v == nil or v == harness.json.null or v == "" then return nil end
+  if type(v) ~= "string" then
+    fail(("%s: %s must be a string, not %s"):format(where, name,
+      type(v) == "table" and "a list or object" or type(v)))
   end
   return v
 end
@@ -74,14 +90,18 @@ local function read_key_file(path)
   return k
 end
 
--- The key with its secret hidden: pat.<account>.<tokenId>.****
+-- The key with its secret hidden: pat.<account>.<tokenId>.****. At most
+-- the first three parts show, and only when they hide 8 characters or more:
+-- "pat.a.t.secret." (a stray dot) once showed the whole secret.
 local function mask(k)
   if not k then return nil end
   local parts = {}
   for p in (k .. "."):gmatch("([^.]*)%.") do parts[#parts + 1] = p end
-  if #parts < 3 then return "****" end
-  parts[#parts] = "****"
-  return table.concat(parts, ".")
+  local shown = math.min(#parts - 1, 3)
+  if shown < 2 then return "****" end
+  local prefix = table.concat(parts, ".", 1, shown)
+  if #k - #prefix - 1 < 8 then return "****" end
+  return prefix .. ".****"
 end
 
 local function account_from_key(k)
@@ -133,23 +153,24 @@ local function load_profile(cli)
   local file = read_json(path)
   local name, source = cli.profile, "option"
   if not name then name, source = getenv("HARNESS_PROFILE"), "env" end
-  if not name and file then name, source = file.default_profile, "profile" end
+  if not name and file then name, source = text_field(file, "default_profile", path), "profile" end
   if not name then return nil end
   local profiles = file and type(file.profiles) == "table" and file.profiles or {}
   local p = profiles[name]
   if type(p) ~= "table" then
     fail(("no profile %q in %s"):format(name, path))
   end
-  return name, source, p
+  return name, source, p, ("%s (profile %s)"):format(path, name)
 end
 
 local function resolve()
   local cli = package.loaded["hlua.cli"] or {}
   local sources = {}
-  local pname, psource, profile = load_profile(cli)
+  local pname, psource, profile, ppath = load_profile(cli)
   profile = profile or {}
   sources.profile = pname and psource
-  local authfile = read_json(home() .. "/.harness/auth.json") or {}
+  local apath = home() .. "/.harness/auth.json"
+  local authfile = read_json(apath) or {}
   local cli_names = {endpoint = "base_url", account = "account_id", org = "org_id",
                      project = "project_id"}
   local env_names = {endpoint = "HARNESS_ENDPOINT", account = "HARNESS_ACCOUNT_ID",
@@ -161,9 +182,9 @@ local function resolve()
     key, sources.api_key = getenv("HARNESS_API_KEY") or getenv("HARNESS_PLATFORM_API_KEY"), "env"
   elseif getenv("HARNESS_API_KEY_FILE") then
     key, sources.api_key = read_key_file(getenv("HARNESS_API_KEY_FILE")), "env"
-  elseif profile.api_key_file then
+  elseif text_field(profile, "api_key_file", ppath) then
     key, sources.api_key = read_key_file(profile.api_key_file), "profile"
-  elseif type(authfile.token) == "string" and authfile.token ~= "" then
+  elseif text_field(authfile, "token", apath) then
     key, sources.api_key = authfile.token, "harness-cli"
   end
   if key and key:find("[%c%s]") then fail("the API key holds spaces or control characters") end
@@ -171,8 +192,8 @@ local function resolve()
   for name, envname in pairs(env_names) do
     local v, src = cli[name], "option"
     if v == nil then v, src = getenv(envname), "env" end
-    if v == nil then v, src = profile[name], "profile" end
-    if v == nil then v, src = authfile[cli_names[name]], "harness-cli" end
+    if v == nil then v, src = text_field(profile, name, ppath), "profile" end
+    if v == nil then v, src = text_field(authfile, cli_names[name], apath), "harness-cli" end
     if v == "" then v = nil end
     if v == nil and name == "account" and key then v, src = account_from_key(key), "token" end
     if v == nil and name == "endpoint" then v, src = DEFAULT_ENDPOINT, "default" end

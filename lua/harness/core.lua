@@ -199,8 +199,9 @@ function Response:json()
     local ok, v = pcall(harness.json.decode, self.body)
     if not ok then
       error(harness._error({kind = "json", status = self.status, url = self.url,
-        message = "response is not valid JSON: " .. tostring(type(v) == "table" and v.message or v),
-        body = cut(self.body, BODY_IN_ERROR)}), 2)
+        message = config.redact("response is not valid JSON: " ..
+          tostring(type(v) == "table" and v.message or v)),
+        body = config.redact(cut(self.body, BODY_IN_ERROR))}), 2)
     end
     self._json = {v}
   end
@@ -359,7 +360,10 @@ local function http_error(method, path, res, decoded)
       tostring(res.headers.location))
   end
   for k, v in pairs(e) do if v == harness.json.null then e[k] = nil end end
-  e.message = config.redact(tostring(e.message))
+  e.message = tostring(e.message)
+  for k, v in pairs(e) do -- a server may echo the key in any field
+    if type(v) == "string" then e[k] = config.redact(v) end
+  end
   return harness._error(e)
 end
 
@@ -376,8 +380,8 @@ local function body_of(method, path, res, level)
   if bad then
     error(harness._error({kind = "json", status = res.status, method = method, path = path,
       url = res.url, body = config.redact(cut(res.body, BODY_IN_ERROR)),
-      message = "response is not valid JSON: " ..
-        tostring(type(bad) == "table" and bad.message or bad)}), level)
+      message = config.redact("response is not valid JSON: " ..
+        tostring(type(bad) == "table" and bad.message or bad))}), level)
   end
   if type(decoded) == "table" and (decoded.status == "ERROR" or decoded.status == "FAILURE") then
     error(http_error(method, path, res, decoded), level)
