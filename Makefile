@@ -38,7 +38,7 @@ HTTP_OBJ = $(HTTP_SRC:src/%.c=$(BUILD)/pic/%.o)
 HTTP_MOD = $(if $(HTTP_SRC),$(BUILD)/hlua_http.so)
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
-  libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem \
+  libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem lua-lpeg \
   python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 

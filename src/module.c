@@ -215,19 +215,22 @@ int hlua_print_values(lua_State *L) {
 ** location: build/hlua in a checkout (lua/ and build/ beside each other), or
 ** PREFIX/bin/hlua once installed (PREFIX/share/hlua/lua, PREFIX/lib/hlua). */
 static void find_library(char *libdir, char *cdir, size_t size) {
-  char exe[PATH_MAX], probe[PATH_MAX + 64];
+  char exe[PATH_MAX], probe[PATH_MAX + 32];
   char *slash;
-  if (realpath("/proc/self/exe", exe) == NULL) strcpy(exe, "/usr/local/bin/hlua");
+  /* the kernel's link is already canonical: no realpath (a syscall per
+  ** path component) on the start-up path */
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) n = (ssize_t)strlen(strcpy(exe, "/usr/local/bin/hlua"));
+  exe[n] = '\0';
   slash = strrchr(exe, '/');
-  *slash = '\0';
-  snprintf(probe, sizeof probe, "%s/../lua/harness", exe);
-  if (realpath(probe, libdir) != NULL) { /* a checkout */
-    slash = strrchr(libdir, '/');
-    *slash = '\0';
-    snprintf(cdir, size, "%s", exe);
-  } else {
-    snprintf(probe, sizeof probe, "%s/..", exe);
-    if (realpath(probe, exe) == NULL) strcpy(exe, "/usr/local");
+  *slash = '\0';                            /* exe: the binary's folder */
+  slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';                 /* exe: the folder above it */
+  snprintf(probe, sizeof probe, "%s/lua/harness", exe);
+  if (access(probe, F_OK) == 0) {           /* a checkout: build/hlua, lua/ */
+    snprintf(libdir, size, "%s/lua", exe);
+    snprintf(cdir, size, "%s/%s", exe, slash ? slash + 1 : "");
+  } else {                                  /* installed: PREFIX/bin/hlua */
     snprintf(libdir, size, "%s/share/hlua/lua", exe);
     snprintf(cdir, size, "%s/lib/hlua", exe);
   }

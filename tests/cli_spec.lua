@@ -68,6 +68,10 @@ local cases = {
   {"-i", "1+1\n=2*3\nprint('x')\nfor i=1,2 do\nprint(i)\nend\nlocal y = \nerror('e')\n"},
   {"-i tests/cli/args.lua q", "arg[1]\n"},
   {"-i -e 'z=9'", "z\nreturn 1, 'two', nil\n"},
+  -- Debian's C modules load: the Lua API is exported from the binary
+  {"-e 'print(require(\"lfs\")._VERSION)'"},
+  {"-l lpeg -e 'print(lpeg.match(lpeg.C(lpeg.R(\"az\")^1), \"hello world\"))'"},
+  {"-e 'print(require(\"cjson\").encode({1, 2}))'"},
 }
 
 describe("hlua as lua5.4", function()

@@ -55,6 +55,23 @@ describe("configuration", function()
     assert.matches('no profile "nope"', err, 1, true)
   end)
 
+  it("takes the cap on requests in flight from a profile", function()
+    local home = t.home()
+    write(home .. "/.config/hlua/config.json", harness.json.encode({
+      default_profile = "p", profiles = {p = {endpoint = t.info.url, max_in_flight = 2}}}))
+    local env = {HOME = home, XDG_CONFIG_HOME = home .. "/.config", HARNESS_ENDPOINT = false}
+    local out, err, code = t.run([[
+      harness.whoami()
+      print(harness.config().max_in_flight, require("harness.sched").max_in_flight)]], env)
+    assert.are.equal(0, code, err)
+    assert.are.equal("2\t2\n", out)
+    write(home .. "/.config/hlua/config.json", harness.json.encode({
+      default_profile = "p", profiles = {p = {endpoint = t.info.url, max_in_flight = "many"}}}))
+    _, err, code = t.run("harness.whoami()", env)
+    assert.are.equal(1, code)
+    assert.matches("max_in_flight must be a positive integer, not 'many'", err, 1, true)
+  end)
+
   it("uses the Harness CLI's login file", function()
     local home = t.home()
     write(home .. "/.harness/auth.json", harness.json.encode({base_url = t.info.url,

@@ -213,6 +213,11 @@ local function resolve()
   s.connect_timeout = tonumber(getenv("HARNESS_CONNECT_TIMEOUT")) or 10
   s.max_size = math.tointeger(tonumber(getenv("HARNESS_MAX_SIZE"))) or 256 * 1024 * 1024
   s.ca_bundle = getenv("HARNESS_CA_BUNDLE") or getenv("SSL_CERT_FILE")
+  local cap = getenv("HARNESS_MAX_IN_FLIGHT") or profile.max_in_flight
+  s.max_in_flight = math.tointeger(tonumber(cap))
+  if cap ~= nil and (not s.max_in_flight or s.max_in_flight < 1) then
+    fail("max_in_flight must be a positive integer, not '" .. tostring(cap) .. "'")
+  end
   local trace = getenv("HARNESS_TRACE")
   s.trace = tonumber(trace) or (trace and 1) or (cli.trace and 1) or 0
   if s.trace < 1 and cli.trace then s.trace = 1 end

@@ -271,6 +271,7 @@ local function request(method, path, opts)
   opts = opts or {}
   method = method:upper()
   local s = config.settings()
+  if sched.max_in_flight == nil then sched.max_in_flight = s.max_in_flight end -- a profile's cap
   if not path:match("^%a[%w+.-]*://") then config.key_for(s.endpoint) end -- no key: say so first
   local url, relative = build_url(s, path, opts)
   local account = relative and opts.account ~= false and config.account() or nil
