@@ -87,4 +87,9 @@ function M.sandbox()
   return info
 end
 
+-- Sets how long the sandbox's new executions run, in seconds.
+function M.execution_seconds(sb, seconds)
+  M.sh(("curl -s -XPOST %s/_sandbox/config -d '{\"execution_seconds\":%d}'"):format(sb.url, seconds))
+end
+
 return M

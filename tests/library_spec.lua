@@ -23,12 +23,8 @@ describe("the Harness library", function()
     return t, err
   end
 
-  setup(function()
-    h.sh(("curl -s -XPOST %s/_sandbox/config -d '{\"execution_seconds\":1}'"):format(sb.url))
-  end)
-  teardown(function()
-    h.sh(("curl -s -XPOST %s/_sandbox/config -d '{\"execution_seconds\":3}'"):format(sb.url))
-  end)
+  setup(function() h.execution_seconds(sb, 1) end)
+  teardown(function() h.execution_seconds(sb, 3) end)
 
   it("lists and gets orgs and projects", function()
     assert.same({"4\tData Science", "9\t3\tInfrastructure", "ci_tools,infra,observability"}, lines[[

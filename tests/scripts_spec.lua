@@ -53,12 +53,8 @@ describe("the ready scripts", function()
     assert.not_matches(sb.api_key, out .. err, 1, true)
     return out, err, rc
   end
-  setup(function()
-    h.sh(("curl -s -XPOST %s/_sandbox/config -d '{\"execution_seconds\":1}'"):format(sb.url))
-  end)
-  teardown(function()
-    h.sh(("curl -s -XPOST %s/_sandbox/config -d '{\"execution_seconds\":3}'"):format(sb.url))
-  end)
+  setup(function() h.execution_seconds(sb, 1) end)
+  teardown(function() h.execution_seconds(sb, 3) end)
 
   it("each has --help", function()
     for _, s in ipairs{"whoami", "list-projects", "run-pipeline", "export-pipelines",

@@ -22,27 +22,27 @@ local function scope(fname, opts, pos)
   return opts, org, project
 end
 
+-- The path and paging options of the pipeline list, for list and each.
+local function list_request(fname, opts)
+  local org, project
+  opts, org, project = scope(fname, opts)
+  return BASE .. "/pipelines/list", {
+    method = "POST", json = {filterType = "PipelineSetup"},
+    query = u.scope_query(org, project, {searchTerm = opts.search}),
+    page_size = opts.page_size, max_items = opts.max_items}
+end
+
 --- Summaries of the project's pipelines: {identifier, name, description,
 --- tags, storeType, lastUpdatedAt, executionSummaryInfo, ...}.
 --- opts: org, project, search, max_items.
 function M.list(opts)
-  local org, project
-  opts, org, project = scope("list", opts)
-  return u.collect(BASE .. "/pipelines/list", {
-    method = "POST", json = {filterType = "PipelineSetup"},
-    query = u.scope_query(org, project, {searchTerm = opts.search}),
-    page_size = opts.page_size, max_items = opts.max_items})
+  return u.collect(list_request("list", opts))
 end
 
 --- Iterates over the project's pipelines, a page at a time, for projects
 --- with very many; takes the options of list.
 function M.each(opts)
-  local org, project
-  opts, org, project = scope("each", opts)
-  return harness.paginate(BASE .. "/pipelines/list", {
-    method = "POST", json = {filterType = "PipelineSetup"},
-    query = u.scope_query(org, project, {searchTerm = opts.search}),
-    page_size = opts.page_size, max_items = opts.max_items})
+  return harness.paginate(list_request("each", opts))
 end
 
 --- One pipeline: the data of the response, with its YAML in yamlPipeline
