@@ -81,14 +81,14 @@ asan: deps
 	rm -rf build-asan/reports && mkdir -p build-asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
 	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
-	  LSAN_OPTIONS=use_tls=0:print_suppressions=0:suppressions=$(CURDIR)/tests/lsan.supp \
+	  LSAN_OPTIONS=use_tls=0:print_suppressions=0:suppressions=$(CURDIR)/tests/support/lsan.supp \
 	  HLUA_SANITIZER_REPORTS=$(CURDIR)/build-asan/reports HLUA=build-asan/hlua tests/run
 
 # Every hlua the tests start runs under valgrind; any error or definite leak
 # makes that test fail.
 valgrind: deps
 	$(MAKE) all
-	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp" \
+	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/support/valgrind.supp" \
 	  HLUA=$(HLUA) tests/run
 
 # The whole suite again with every hlua at HARNESS_TRACE=2, its output
@@ -99,14 +99,14 @@ secret-scan: deps
 
 demo: deps
 	$(MAKE) all
-	tests/sandbox/with-sandbox $(HLUA) scripts/demo.lua
+	sandbox/with-sandbox $(HLUA) scripts/demo.lua
 
 sandbox: all
-	tests/sandbox/serve --port 0
+	sandbox/serve --port 0
 
 bench: deps
 	$(MAKE) all
-	bench/run
+	tests/bench/run
 
 # Fuzz targets under libFuzzer with ASan and UBSan (clang), each run for
 # FUZZ_SECONDS on its seed corpus tests/fuzz/<target>/ plus what earlier
@@ -127,7 +127,7 @@ LUA_FUZZ_SRC = src/module.c src/json.c tests/fuzz/lua_fuzz.c
 
 fuzz-build: | $(BUILD)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c tests/json_module.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
+	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c tests/support/json_module.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"roundtrip"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/roundtrip_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"config"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/config_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"headers"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -DWITH_HTTP -o $(BUILD)/headers_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS) $(HTTP_LIBS)

@@ -1,6 +1,0 @@
-#!/usr/bin/env bash
-# JSON: harness.json against lua-cjson and dkjson (bench/json_bench.lua),
-# decode and encode throughput and decode peak memory, one run side by side.
-set -eu
-HLUA=${HLUA:-build/hlua}
-exec "$HLUA" bench/json_bench.lua "${JSON_BENCH_RUNS:-7}"
