@@ -65,19 +65,19 @@ typedef struct Buf {
 } Buf;
 
 /* Frees the bytes; safe to call twice (the __gc runs after an early free). */
-static void buf_free (Buf *B) {
+static void buf_free(Buf *B) {
   free(B->b);
   B->b = NULL;
   B->n = B->size = 0;
 }
 
-static int buf_gc (lua_State *L) {
+static int buf_gc(lua_State *L) {
   buf_free((Buf *)luaL_checkudata(L, 1, JSON_BUFFER_MT));
   return 0;
 }
 
 /* Pushes a new empty buffer; it is freed by __gc (or earlier by buf_gc). */
-static Buf *buf_new (lua_State *L) {
+static Buf *buf_new(lua_State *L) {
   Buf *B = (Buf *)lua_newuserdatauv(L, sizeof(Buf), 0);
   B->b = NULL;
   B->n = B->size = 0;
@@ -86,7 +86,7 @@ static Buf *buf_new (lua_State *L) {
 }
 
 /* Makes room for 'need' more bytes; raises a memory error on failure. */
-static void buf_grow (lua_State *L, Buf *B, size_t need) {
+static void buf_grow(lua_State *L, Buf *B, size_t need) {
   size_t size = B->size ? B->size : 256;
   char *b;
   if (need > SIZE_MAX / 2 - B->n)
@@ -100,17 +100,17 @@ static void buf_grow (lua_State *L, Buf *B, size_t need) {
   B->size = size;
 }
 
-static inline void buf_reserve (lua_State *L, Buf *B, size_t need) {
+static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
   if (B->size - B->n < need)
     buf_grow(L, B, need);
 }
 
-static inline void buf_putc (lua_State *L, Buf *B, char c) {
+static inline void buf_putc(lua_State *L, Buf *B, char c) {
   buf_reserve(L, B, 1);
   B->b[B->n++] = c;
 }
 
-static inline void buf_putn (lua_State *L, Buf *B, const char *s, size_t n) {
+static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
   if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
   buf_reserve(L, B, n);
   memcpy(B->b + B->n, s, n);
@@ -128,7 +128,7 @@ static inline void buf_putn (lua_State *L, Buf *B, const char *s, size_t n) {
 ** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
 ** NUL-terminated string: a NUL is never a continuation byte, so the checks
 ** stop at the terminator. */
-static size_t utf8_len (const unsigned char *p) {
+static size_t utf8_len(const unsigned char *p) {
   unsigned c = p[0];
   if (c < 0x80) return 1;
   if (c < 0xC2) return 0;
@@ -145,7 +145,7 @@ static size_t utf8_len (const unsigned char *p) {
 }
 
 /* Reads an optional integer field of the options table at 'idx'. */
-static int opt_int (lua_State *L, int idx, const char *field, int def,
+static int opt_int(lua_State *L, int idx, const char *field, int def,
                     int lo, int hi) {
   lua_Integer v;
   int isnum;
@@ -196,7 +196,7 @@ static const unsigned char str_stop[256] = {
 
 /* Adds the bytes [a, b) to the error excerpt, escaping what would garble a
 ** message (control bytes, broken UTF-8). */
-static void add_excerpt (luaL_Buffer *b, const char *a, const char *e) {
+static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
   const unsigned char *p = (const unsigned char *)a;
   while (p < (const unsigned char *)e) {
     size_t n = utf8_len(p);
@@ -216,7 +216,7 @@ static void add_excerpt (luaL_Buffer *b, const char *a, const char *e) {
 /* Raises harness.Error{kind="json"} for the input at 'at':
 ** "json: <what> at line L column C near '<excerpt>'", with fields line,
 ** column (in characters) and offset (in bytes, 1-based). */
-static int decode_error (Decoder *D, const char *at, const char *what) {
+static int decode_error(Decoder *D, const char *at, const char *what) {
   lua_State *L = D->L;
   const char *line = D->s, *p, *a, *e;
   lua_Integer nline = 1, col = 1;
@@ -250,7 +250,7 @@ static int decode_error (Decoder *D, const char *at, const char *what) {
 }
 
 /* Raises "unexpected character 'x'" (or end of input) at 'at'. */
-static int decode_unexpected (Decoder *D, const char *at, const char *ctx) {
+static int decode_unexpected(Decoder *D, const char *at, const char *ctx) {
   char what[96];
   unsigned char c = (unsigned char)*at;
   if (at >= D->end)
@@ -265,17 +265,17 @@ static int decode_unexpected (Decoder *D, const char *at, const char *ctx) {
   return decode_error(D, at, what);
 }
 
-static inline void skip_ws (Decoder *D) {
+static inline void skip_ws(Decoder *D) {
   const char *p = D->p;
   while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
     p++;
   D->p = p;
 }
 
-static void decode_value (Decoder *D, int depth);
+static void decode_value(Decoder *D, int depth);
 
 /* Reads 4 hex digits at p; returns the code unit or -1. */
-static long read_hex4 (const char *p) {
+static long read_hex4(const char *p) {
   long v = 0;
   int i;
   for (i = 0; i < 4; i++) {
@@ -290,7 +290,7 @@ static long read_hex4 (const char *p) {
 }
 
 /* Writes code point cp as UTF-8 into the scratch buffer. */
-static void put_utf8 (lua_State *L, Buf *B, unsigned long cp) {
+static void put_utf8(lua_State *L, Buf *B, unsigned long cp) {
   char u[4];
   size_t n;
   if (cp < 0x80) { u[0] = (char)cp; n = 1; }
@@ -311,7 +311,7 @@ static void put_utf8 (lua_State *L, Buf *B, unsigned long cp) {
 
 /* Decodes the \u escape at p (pointing at the backslash) into the scratch
 ** buffer, joining surrogate pairs; returns the position after it. */
-static const char *decode_uescape (Decoder *D, const char *p) {
+static const char *decode_uescape(Decoder *D, const char *p) {
   long hi = read_hex4(p + 2), lo = 0;
   if (hi < 0)
     decode_error(D, p, "invalid \\u escape (4 hex digits expected)");
@@ -332,7 +332,7 @@ static const char *decode_uescape (Decoder *D, const char *p) {
 
 /* Raises the error for the byte at p that stopped a string scan and is not
 ** a quote, a backslash or valid UTF-8; 'open' is the opening quote. */
-static int string_error (Decoder *D, const char *open, const char *p) {
+static int string_error(Decoder *D, const char *open, const char *p) {
   char what[64];
   unsigned char c = (unsigned char)*p;
   if (p >= D->end)
@@ -347,7 +347,7 @@ static int string_error (Decoder *D, const char *open, const char *p) {
 
 /* Slow path of decode_string, for strings with escapes: unescapes into the
 ** scratch buffer from p (a backslash) on, then pushes the result. */
-static void decode_string_escaped (Decoder *D, const char *open,
+static void decode_string_escaped(Decoder *D, const char *open,
                                    const char *start, const char *p) {
   Buf *B = D->scratch;
   B->n = 0;
@@ -394,7 +394,7 @@ static void decode_string_escaped (Decoder *D, const char *open,
 
 /* Pushes the string whose opening quote is at D->p.  Strings without
 ** escapes (nearly all of them) are pushed straight from the input. */
-static void decode_string (Decoder *D) {
+static void decode_string(Decoder *D) {
   const char *open = D->p;
   const unsigned char *p = (const unsigned char *)open + 1;
   for (;;) {
@@ -422,7 +422,7 @@ static const double pow10_exact[] = {
 
 /* Converts the number lexeme [a, e) to a double with correct rounding:
 ** strtod, with the lexeme copied if the locale's decimal point is not '.'. */
-static double lexeme_to_double (Decoder *D, const char *a, const char *e) {
+static double lexeme_to_double(Decoder *D, const char *a, const char *e) {
   char *end;
   double d = strtod(a, &end);
   if (end != e) {   /* the locale reads numbers differently */
@@ -440,7 +440,7 @@ static double lexeme_to_double (Decoder *D, const char *a, const char *e) {
 
 /* Pushes the number at D->p: a Lua integer when it has no fraction or
 ** exponent and fits in 64 bits, otherwise the nearest double. */
-static void decode_number (Decoder *D) {
+static void decode_number(Decoder *D) {
   const char *a = D->p, *p = a;
   uint64_t m = 0;          /* significant digits, as far as exact */
   int ndig = 0;            /* digits in m, leading zeros excluded */
@@ -507,7 +507,7 @@ static void decode_number (Decoder *D) {
 }
 
 /* Pushes the literal at D->p if it is 'lit' (n bytes). */
-static void decode_literal (Decoder *D, const char *lit, size_t n) {
+static void decode_literal(Decoder *D, const char *lit, size_t n) {
   size_t i;
   for (i = 0; i < n; i++)   /* stops at the NUL after the input */
     if (D->p[i] != lit[i])
@@ -515,7 +515,7 @@ static void decode_literal (Decoder *D, const char *lit, size_t n) {
   D->p += n;
 }
 
-static void check_depth (Decoder *D, int depth) {
+static void check_depth(Decoder *D, int depth) {
   if (depth > D->maxdepth) {
     char what[64];
     snprintf(what, sizeof what, "nesting deeper than %d", D->maxdepth);
@@ -527,7 +527,7 @@ static void check_depth (Decoder *D, int depth) {
 
 /* Moves the 'pending' values above the table slot 'base' into the table
 ** (creating it, exactly sized, on the first call), after the 'n' it holds. */
-static void array_flush (lua_State *L, int base, lua_Integer *n, int pending) {
+static void array_flush(lua_State *L, int base, lua_Integer *n, int pending) {
   int i;
   if (lua_isnil(L, base)) {
     lua_createtable(L, pending, 0);
@@ -544,7 +544,7 @@ static void array_flush (lua_State *L, int base, lua_Integer *n, int pending) {
 /* Pushes the array at D->p ('['), marked as an array.  Values gather on the
 ** stack, so a table is created once at its final size (for arrays of up to
 ** JSON_CHUNK items) instead of growing. */
-static void decode_array (Decoder *D, int depth) {
+static void decode_array(Decoder *D, int depth) {
   lua_State *L = D->L;
   lua_Integer n = 0;
   int pending = 0, base;
@@ -575,7 +575,7 @@ static void decode_array (Decoder *D, int depth) {
 
 /* Like array_flush for the key/value pairs of an object: in input order,
 ** so that of duplicate keys the last one wins. */
-static void object_flush (lua_State *L, int base, int pending) {
+static void object_flush(lua_State *L, int base, int pending) {
   int i;
   if (lua_isnil(L, base)) {
     lua_createtable(L, 0, pending);
@@ -590,7 +590,7 @@ static void object_flush (lua_State *L, int base, int pending) {
 }
 
 /* Pushes the object at D->p ('{'). */
-static void decode_object (Decoder *D, int depth) {
+static void decode_object(Decoder *D, int depth) {
   lua_State *L = D->L;
   int pending = 0, base;
   check_depth(D, depth);
@@ -626,7 +626,7 @@ static void decode_object (Decoder *D, int depth) {
 
 /* Pushes the value at D->p (whitespace already skipped); containers count
 ** as one more level of nesting than 'depth'. */
-static void decode_value (Decoder *D, int depth) {
+static void decode_value(Decoder *D, int depth) {
   switch (*D->p) {
     case '"': decode_string(D); break;
     case '{': decode_object(D, depth + 1); break;
@@ -644,7 +644,7 @@ static void decode_value (Decoder *D, int depth) {
 }
 
 /* harness.json.decode(s [, {max_depth = n}]) -> value */
-static int json_decode (lua_State *L) {
+static int json_decode(lua_State *L) {
   Decoder D;
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -698,7 +698,7 @@ typedef struct Encoder {
   int maxdepth;
 } Encoder;
 
-static int is_ident (const char *s, size_t n) {
+static int is_ident(const char *s, size_t n) {
   size_t i;
   if (n == 0 || is_digit(s[0])) return 0;
   for (i = 0; i < n; i++) {
@@ -710,7 +710,7 @@ static int is_ident (const char *s, size_t n) {
 }
 
 /* Adds the path of frame f, in Lua terms, to b. */
-static void add_path (luaL_Buffer *b, const Frame *f) {
+static void add_path(luaL_Buffer *b, const Frame *f) {
   if (f->parent == NULL) {
     luaL_addchar(b, '$');
     return;
@@ -746,7 +746,7 @@ static void add_path (luaL_Buffer *b, const Frame *f) {
 }
 
 /* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>". */
-static int encode_error (Encoder *E, const Frame *f, const char *what) {
+static int encode_error(Encoder *E, const Frame *f, const char *what) {
   lua_State *L = E->L;
   luaL_Buffer b;
   /* The stack stays: it anchors the keys the frames point to. */
@@ -774,7 +774,7 @@ static const unsigned char str_escape[256] = {
 };
 
 /* Writes the escape for ASCII byte c (a quote, backslash or control). */
-static void put_escape (lua_State *L, Buf *B, unsigned char c) {
+static void put_escape(lua_State *L, Buf *B, unsigned char c) {
   static const char hexd[] = "0123456789abcdef";
   char e[6] = {'\\', 0, '0', '0', 0, 0};
   size_t n = 2;
@@ -794,7 +794,7 @@ static void put_escape (lua_State *L, Buf *B, unsigned char c) {
 
 /* Writes s as a JSON string; refuses invalid UTF-8 (naming frame f, and
 ** whether the culprit is a key). s must be NUL-terminated, as Lua's are. */
-static void encode_string (Encoder *E, const char *s, size_t len,
+static void encode_string(Encoder *E, const char *s, size_t len,
                            const Frame *f, int iskey) {
   Buf *B = E->B;
   const unsigned char *p = (const unsigned char *)s, *run = p;
@@ -825,12 +825,12 @@ static void encode_string (Encoder *E, const char *s, size_t len,
 }
 
 /* Writes the decimal digits of u ending at 'e'; returns where they start. */
-static char *put_digits (char *e, uint64_t u) {
+static char *put_digits(char *e, uint64_t u) {
   do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
   return e;
 }
 
-static void encode_integer (Encoder *E, lua_Integer i) {
+static void encode_integer(Encoder *E, lua_Integer i) {
   char tmp[24], *e = tmp + sizeof tmp, *p;
   uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
   p = put_digits(e, u);
@@ -843,7 +843,7 @@ static void encode_integer (Encoder *E, lua_Integer i) {
 ** Fast path: d = m / 10^k with m < 10^15 has a unique shortest form;
 ** otherwise try %.15g, %.16g, %.17g (the last always reads back), from
 ** %.1g for subnormals, which carry fewer digits. */
-static size_t format_float (char *out, double d) {
+static size_t format_float(char *out, double d) {
   double a = fabs(d);
   int k, prec;
   char *p = out;
@@ -880,14 +880,14 @@ static size_t format_float (char *out, double d) {
   return (size_t)(p - out);
 }
 
-static void encode_float (Encoder *E, double d, const Frame *f) {
+static void encode_float(Encoder *E, double d, const Frame *f) {
   char tmp[48];
   if (isnan(d)) encode_error(E, f, "cannot encode NaN");
   if (isinf(d)) encode_error(E, f, d > 0 ? "cannot encode inf" : "cannot encode -inf");
   buf_putn(E->L, E->B, tmp, format_float(tmp, d));
 }
 
-static void put_newline (Encoder *E, int depth) {
+static void put_newline(Encoder *E, int depth) {
   size_t n = (size_t)E->indent * (size_t)depth;
   buf_reserve(E->L, E->B, n + 1);
   E->B->b[E->B->n++] = '\n';
@@ -895,13 +895,13 @@ static void put_newline (Encoder *E, int depth) {
   E->B->n += n;
 }
 
-static void encode_value (Encoder *E, const Frame *f, int depth);
+static void encode_value(Encoder *E, const Frame *f, int depth);
 
 enum { KIND_AUTO, KIND_ARRAY, KIND_OBJECT };
 
 /* The JSON kind asked for by the metatable of the table at idx: ours, or
 ** any metatable with __jsontype = "array" | "object". */
-static int table_kind (Encoder *E, int idx) {
+static int table_kind(Encoder *E, int idx) {
   lua_State *L = E->L;
   int kind = KIND_AUTO;
   if (!lua_getmetatable(L, idx))
@@ -922,7 +922,7 @@ static int table_kind (Encoder *E, int idx) {
 }
 
 /* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static int bad_key (Encoder *E, const Frame *f, int kind) {
+static int bad_key(Encoder *E, const Frame *f, int kind) {
   char what[96];
   int t = lua_type(E->L, -2);
   if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
@@ -942,7 +942,7 @@ static int bad_key (Encoder *E, const Frame *f, int kind) {
 }
 
 /* Checks that the table at idx holds exactly the keys 1..n; returns n. */
-static lua_Integer array_length (Encoder *E, int idx, const Frame *f) {
+static lua_Integer array_length(Encoder *E, int idx, const Frame *f) {
   lua_State *L = E->L;
   lua_Integer n = 0, max = 0;
   lua_pushnil(L);
@@ -963,7 +963,7 @@ static lua_Integer array_length (Encoder *E, int idx, const Frame *f) {
   return n;
 }
 
-static void encode_array (Encoder *E, int idx, const Frame *f, int depth) {
+static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
   lua_Integer i, n = array_length(E, idx, f);
   Frame c = {f, NULL, 0, 0, NULL};
@@ -982,7 +982,7 @@ static void encode_array (Encoder *E, int idx, const Frame *f, int depth) {
 }
 
 /* Writes one member: the key and the value on top of the stack. */
-static void encode_member (Encoder *E, const char *k, size_t klen, int first,
+static void encode_member(Encoder *E, const char *k, size_t klen, int first,
                            const Frame *f, int depth) {
   Frame c = {f, k, klen, 0, NULL};
   if (!first) buf_putc(E->L, E->B, ',');
@@ -995,7 +995,7 @@ static void encode_member (Encoder *E, const char *k, size_t klen, int first,
 
 typedef struct Key { const char *s; size_t n; } Key;
 
-static int key_cmp (const void *a, const void *b) {
+static int key_cmp(const void *a, const void *b) {
   const Key *x = (const Key *)a, *y = (const Key *)b;
   int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
   return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
@@ -1004,7 +1004,7 @@ static int key_cmp (const void *a, const void *b) {
 /* Writes the object at idx with its keys in byte order.  The keys array is
 ** a userdata, so an error halfway leaks nothing; the strings it points to
 ** stay alive as keys of the table, which nothing changes meanwhile. */
-static size_t encode_sorted (Encoder *E, int idx, const Frame *f, int depth) {
+static size_t encode_sorted(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
   size_t n = 0, i;
   Key *keys;
@@ -1034,7 +1034,7 @@ static size_t encode_sorted (Encoder *E, int idx, const Frame *f, int depth) {
 }
 
 /* Writes the object at idx; keys must be strings. */
-static void encode_object (Encoder *E, int idx, const Frame *f, int depth) {
+static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
   int first = 1;
   buf_putc(L, E->B, '{');
@@ -1058,7 +1058,7 @@ static void encode_object (Encoder *E, int idx, const Frame *f, int depth) {
 
 /* Writes the table at idx as an array or an object: its mark decides, or
 ** else its keys (an empty table without a mark is an object). */
-static void encode_table (Encoder *E, int idx, Frame *f, int depth) {
+static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   lua_State *L = E->L;
   const Frame *g;
   int kind;
@@ -1091,7 +1091,7 @@ static void encode_table (Encoder *E, int idx, Frame *f, int depth) {
 }
 
 /* Writes the value on top of the stack, reached through frame f. */
-static void encode_value (Encoder *E, const Frame *f, int depth) {
+static void encode_value(Encoder *E, const Frame *f, int depth) {
   lua_State *L = E->L;
   switch (lua_type(L, -1)) {
     case LUA_TSTRING: {
@@ -1135,7 +1135,7 @@ static void encode_value (Encoder *E, const Frame *f, int depth) {
 
 /* harness.json.encode(v [, {indent = n, sort_keys = b, max_depth = n}])
 ** -> string */
-static int json_encode (lua_State *L) {
+static int json_encode(lua_State *L) {
   Encoder E;
   Frame root = {NULL, NULL, 0, 0, NULL};
   luaL_checkany(L, 1);
@@ -1174,7 +1174,7 @@ static int json_encode (lua_State *L) {
 
 /* Sets the mark 'mt' on table t (a new one if absent) and returns it.
 ** A table with a metatable of its own can use __jsontype instead. */
-static int mark_table (lua_State *L, const char *mt) {
+static int mark_table(lua_State *L, const char *mt) {
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
     lua_newtable(L);
@@ -1196,23 +1196,23 @@ static int mark_table (lua_State *L, const char *mt) {
 }
 
 /* harness.json.array([t]) -> t, marked to encode as a JSON array */
-static int json_array (lua_State *L) {
+static int json_array(lua_State *L) {
   return mark_table(L, JSON_ARRAY_MT);
 }
 
 /* harness.json.object([t]) -> t, marked to encode as a JSON object */
-static int json_object (lua_State *L) {
+static int json_object(lua_State *L) {
   return mark_table(L, JSON_OBJECT_MT);
 }
 
-static int null_tostring (lua_State *L) {
+static int null_tostring(lua_State *L) {
   lua_pushliteral(L, "null");
   return 1;
 }
 
 /* Creates the registry entries once per state: the marks, the buffer
 ** metatable and the null sentinel (a userdata printing as "null"). */
-static void init_registry (lua_State *L) {
+static void init_registry(lua_State *L) {
   if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
@@ -1239,7 +1239,7 @@ static void init_registry (lua_State *L) {
   lua_pop(L, 1);
 }
 
-int hlua_open_json (lua_State *L) {
+int hlua_open_json(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", json_decode},
     {"encode", json_encode},
