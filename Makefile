@@ -7,6 +7,7 @@
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60) each
 #   make valgrind   the test suite with every hlua under valgrind
 #   make secret-scan  the test suite at HARNESS_TRACE=2, output searched for keys
+#   make lua-testes LUA_TESTES=DIR   Lua 5.4's own testes/main.lua with hlua as the interpreter
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -31,18 +32,19 @@ LUA_LIBS = -Wl,--whole-archive -Wl,-Bstatic -llua5.4 -Wl,-Bdynamic -Wl,--no-whol
 HOST_LIBS = -Wl,-E $(LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcjson) -lreadline -lm -ldl
 HTTP_LIBS = $(shell $(PKG_CONFIG) --libs libcurl)
 
-HTTP_SRC = $(wildcard src/http*.c src/loop.c)
+# The host (build/hlua) is every file of src/ but the HTTP module's.
+HTTP_SRC = src/http.c
 HOST_SRC = $(filter-out $(HTTP_SRC),$(wildcard src/*.c))
 HOST_OBJ = $(HOST_SRC:src/%.c=$(BUILD)/%.o)
 HTTP_OBJ = $(HTTP_SRC:src/%.c=$(BUILD)/pic/%.o)
-HTTP_MOD = $(if $(HTTP_SRC),$(BUILD)/hlua_http.so)
+HTTP_MOD = $(BUILD)/hlua_http.so
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
   libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem lua-lpeg \
   python3 openssl curl jq hyperfine time valgrind clang nginx-light
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox install uninstall clean
+.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox lua-testes install uninstall clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -62,6 +64,12 @@ $(BUILD)/pic/%.o: src/%.c src/hlua.h | $(BUILD)
 $(BUILD):
 	mkdir -p $(BUILD)
 
+# The goals that run things install their packages before anything builds
+# (also under make -j).
+ifneq ($(filter test demo bench asan valgrind secret-scan fuzz,$(MAKECMDGOALS)),)
+$(HOST_OBJ) $(HTTP_OBJ): | deps
+endif
+
 # Installs the Debian packages the build and the tests need, when one is missing.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -70,8 +78,7 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: deps
-	$(MAKE) all
+test: deps all
 	HLUA=$(HLUA) tests/run
 
 # use_tls=0: LeakSanitizer crashes ("Tracer caught signal 11") walking the
@@ -86,26 +93,29 @@ asan: deps
 
 # Every hlua the tests start runs under valgrind; any error or definite leak
 # makes that test fail.
-valgrind: deps
-	$(MAKE) all
+valgrind: deps all
 	HLUA_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/support/valgrind.supp" \
 	  HLUA=$(HLUA) tests/run
 
 # The whole suite again with every hlua at HARNESS_TRACE=2, its output
 # captured and searched for the secrets of the sandbox's keys.
-secret-scan: deps
-	$(MAKE) all
+secret-scan: deps all
 	HLUA=$(HLUA) tests/secret-scan
 
-demo: deps
-	$(MAKE) all
+demo: deps all
 	sandbox/with-sandbox $(HLUA) scripts/demo.lua
 
 sandbox: all
 	sandbox/serve --port 0
 
-bench: deps
-	$(MAKE) all
+# Lua's interpreter test (testes/main.lua of the lua-5.4.4-tests tarball from
+# lua.org) run by stock lua5.4 with hlua as the interpreter under test
+# (arg[-1]). Not part of make test: the suite is not ours to ship.
+lua-testes: all
+	@test -f "$(LUA_TESTES)/main.lua" || { echo "make lua-testes: set LUA_TESTES to the testes/ folder of Lua 5.4's test suite"; exit 2; }
+	cd "$(LUA_TESTES)" && lua5.4 -e 'arg[-1] = "$(CURDIR)/$(HLUA)"; arg[-2] = nil' main.lua
+
+bench: deps all
 	tests/bench/run
 
 # Fuzz targets under libFuzzer with ASan and UBSan (clang), each run for
@@ -113,31 +123,29 @@ bench: deps
 # runs found (build/fuzz/<target>/); a crash stops the run and lands in
 # tests/fuzz/ as crash-<sha1>. json: the decoder, cross-checked with cJSON;
 # roundtrip: encode/decode of random Lua values; config: config.lua on any
-# config.json, auth.json, key file and environment; headers: core.lua on
+# config.json, auth.json, key file and environment; headers: request.lua and response.lua on
 # any response (headers, Retry-After, error bodies). The last three run
 # lua/harness/ code with Lua line coverage (tests/fuzz/lua_fuzz.c).
 FUZZ_SECONDS ?= 60
-FUZZ_TIME ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS ?= json roundtrip config headers
 FUZZ_CC = clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -Isrc \
   $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl)
 FUZZ_LIBS = $(shell $(PKG_CONFIG) --libs lua5.4 libcjson) -lm
-LUA_FUZZ_SRC = src/module.c src/json.c tests/fuzz/lua_fuzz.c
+LUA_FUZZ_SRC = $(filter-out src/main.c src/repl.c,$(HOST_SRC)) tests/fuzz/lua_fuzz.c
 
-fuzz-build: | $(BUILD)
+fuzz-build: | $(BUILD) $(if $(filter fuzz,$(MAKECMDGOALS)),deps)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c tests/support/json_module.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
+	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c src/errors.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"roundtrip"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/roundtrip_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"config"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/config_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
-	$(FUZZ_CC) -DTARGET='"headers"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -DWITH_HTTP -o $(BUILD)/headers_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS) $(HTTP_LIBS)
+	$(FUZZ_CC) -DTARGET='"headers"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -DWITH_HTTP -o $(BUILD)/headers_fuzz $(LUA_FUZZ_SRC) src/http.c $(FUZZ_LIBS) $(HTTP_LIBS)
 
-fuzz: deps
-	$(MAKE) fuzz-build
+fuzz: deps fuzz-build
 	@failed=; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/$$t.corpus; \
-	  echo "fuzz $$t: $(FUZZ_TIME) s"; \
-	  $(BUILD)/$${t}_fuzz -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 -artifact_prefix=tests/fuzz/ \
 	    $(BUILD)/fuzz/$$t.corpus tests/fuzz/$$t 2>$(BUILD)/fuzz/$$t.log \
 	    || { tail -40 $(BUILD)/fuzz/$$t.log; failed="$$failed $$t"; }; \
@@ -148,7 +156,7 @@ fuzz: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 $(HLUA) $(DESTDIR)$(BINDIR)/hlua
-	$(if $(HTTP_MOD),install -m 644 $(HTTP_MOD) $(DESTDIR)$(LIBDIR)/)
+	install -m 644 $(HTTP_MOD) $(DESTDIR)$(LIBDIR)/
 	cp -R lua $(DESTDIR)$(SHAREDIR)/
 	install -d $(DESTDIR)$(SHAREDIR)/scripts
 	cp -R scripts/. $(DESTDIR)$(SHAREDIR)/scripts/

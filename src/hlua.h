@@ -1,6 +1,10 @@
 /*
-** hlua.h: what the host's C files share.
-** Everything else in src/ is static to its file.
+** hlua.h: what crosses files in src/, grouped by the file that defines it.
+** Everything else is static to its file. The files form a DAG, leaves
+** first: errors, interrupt, json, display, paths; then harness (the table
+** and the host's primitives) and repl; main on top. http.c is the separate
+** module hlua_http and needs nothing of the executable: it finds the
+** Ctrl-C flag through the registry (HLUA_INTERRUPT_KEY).
 */
 #ifndef HLUA_H
 #define HLUA_H
@@ -9,41 +13,77 @@
 
 #define HLUA_VERSION "0.1.0"
 
-/* Registry key of the metatable shared by every harness.Error. */
+/* ---- errors.c: harness.Error ---- */
+
+/* Registry key (and __name) of the metatable shared by every harness.Error. */
 #define HLUA_ERROR_MT "harness.Error"
 
-/* Pushes a new harness.Error {kind = kind, message = message}.
-** Callers may set more fields (status, code, url...) on the table left on top. */
+/* Pushes a new harness.Error {kind = kind, message = message}; callers may
+** set more fields (status, code, url...) on the table left on top. */
 void hlua_newerror(lua_State *L, const char *kind, const char *message);
 
-/* Raises a harness.Error of the given kind with a formatted message.
-** Like luaL_error: call it as `return hlua_error(...)`; it never returns. */
+/* Raises a harness.Error of the given kind with a formatted message. Like
+** luaL_error: call it as `return hlua_error(...)`; it never returns. */
 int hlua_error(lua_State *L, const char *kind, const char *fmt, ...);
 
-/* main.c: calls the function below narg arguments with a message handler
-** that adds a traceback, and with Ctrl-C armed. Returns the pcall status. */
-int hlua_docall(lua_State *L, int narg, int nres);
+/* lua_CFunction is_error(v): true only for errors hlua made. */
+int hlua_is_error(lua_State *L);
 
-/* main.c: true once Ctrl-C was pressed during the current chunk; the HTTP
-** layer polls it to cancel transfers in flight. */
+/* lua_CFunction error(t): makes table t (kind, message, ...) a
+** harness.Error and returns it. */
+int hlua_make_error(lua_State *L);
+
+/* ---- interrupt.c: Ctrl-C and running chunks ---- */
+
+/* Registry key of a light userdata pointing at the Ctrl-C flag (a
+** volatile sig_atomic_t, non-zero once Ctrl-C was pressed). */
+#define HLUA_INTERRUPT_KEY "hlua.interrupt"
+
+/* Stores the flag's address at HLUA_INTERRUPT_KEY. */
+void hlua_interrupt_publish(lua_State *L);
+
+/* Was Ctrl-C pressed during the current chunk? */
 int hlua_interrupted(void);
 
-/* repl.c: the interactive loop (-i, or a terminal on stdin). */
-void hlua_repl(lua_State *L);
+/* Calls the function below narg arguments like lua_pcall, with a message
+** handler that adds a traceback and with Ctrl-C armed. */
+int hlua_docall(lua_State *L, int narg, int nres);
 
-/* module.c: sets package.path for the script's directory, HLUA_PATH and the
-** library, and defines the global 'harness' (sub-libraries load lazily).
-** 'script' may be NULL; 'noenv' is -E. */
-void hlua_open_harness(lua_State *L, const char *script, int noenv);
+/* ---- json.c: harness.json ---- */
 
-/* module.c: prints its arguments one per line as -p does (strings as they
-** are, everything else as JSON). A lua_CFunction. */
+/* luaopen of harness.json: decode, encode, null, array, object. */
+int hlua_open_json(lua_State *L);
+
+/* ---- display.c: the one value-to-text rule of hlua's printers ---- */
+
+/* Replaces the value at idx by its text (strings as they are, nil as null,
+** tables as JSON with sorted keys, indented when 'indent'). Raises when a
+** table cannot be encoded. */
+void hlua_display(lua_State *L, int idx, int indent);
+
+/* Like hlua_display for data (tables), protected: returns 0 and leaves the
+** value as it is when it is not data or cannot be encoded. */
+int hlua_display_table(lua_State *L, int idx, int indent);
+
+/* lua_CFunction print(...): each value on its own line of stdout, as -p
+** shows it (harness.print). */
 int hlua_print_values(lua_State *L);
 
-/* module.c: prints the versions of hlua, Lua, libcurl and cJSON (--version). */
-void hlua_print_version(lua_State *L);
+/* ---- paths.c: the library and 'require' ---- */
 
-/* json.c: pushes the harness.json table (decode, encode, null, array, object). */
-int hlua_open_json(lua_State *L);
+/* Adds hlua's searcher to package.searchers (see paths.c). 'script' is the
+** script's file name or NULL; 'noenv' is -E. */
+void hlua_open_paths(lua_State *L, const char *script, int noenv);
+
+/* ---- harness.c: the global 'harness' ---- */
+
+/* Defines the global 'harness' (= package.loaded.harness) and preloads
+** harness.json and the host's private primitives (hlua.host). */
+void hlua_open_harness(lua_State *L);
+
+/* ---- repl.c: the interactive loop ---- */
+
+/* Reads, runs and prints lines until end of input. */
+void hlua_repl(lua_State *L);
 
 #endif

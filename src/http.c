@@ -1,7 +1,7 @@
 /*
 ** http.c: the module hlua_http, HTTP transfers on one libcurl multi handle.
 **
-** Private primitives for lua/harness/core.lua and lua/harness/sched.lua:
+** Private primitives for lua/harness/client.lua and lua/harness/sched.lua:
 **   curl_version                    the libcurl in use ("7.88.1")
 **   client([opts]) -> client        one multi handle: connection cache,
 **                                   keep-alive, TLS sessions, HTTP/2
@@ -11,17 +11,21 @@
 **   client:cancel(id) -> bool       drops a transfer in flight
 **   client:pending() -> n           transfers in flight
 **   client:close()                  also __gc and __close; safe twice
-**   mode(path) -> integer|nil       permission bits of a file, for the
-**                                   warning on readable keys
+**   parse_head(raw) -> status, headers  the header parser, for tests
 **
 ** The policy (key, redirects, retries, errors users see) is Lua's; C moves
 ** bytes. Nothing here raises inside a libcurl callback: callbacks only set
 ** flags that poll turns into results. All state lives in the client
 ** userdata; there are no C globals.
+**
+** The module needs nothing of the executable, so it also loads in stock
+** lua5.4: Ctrl-C reaches it as a flag whose address hlua's host stores in
+** the registry (HLUA_INTERRUPT_KEY), read when a client is made; without
+** that entry, transfers are never interrupted from here.
 */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <signal.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -35,7 +39,9 @@
 #define HEADER_CAP (256 * 1024) /* response headers kept at most */
 #define POLL_SLICE_MS 100       /* how often poll looks at Ctrl-C */
 
-enum { SETUP, FLYING, DONE }; /* DONE: 'code' (or 'kind') is the outcome */
+/* A transfer is PREPARING until client:start has added it to the multi
+** handle, then IN_FLIGHT, then FINISHED ('code', or 'kind', is the outcome). */
+enum { PREPARING, IN_FLIGHT, FINISHED };
 
 typedef struct Transfer {
   struct Transfer *next, *prev;
@@ -48,7 +54,7 @@ typedef struct Transfer {
   size_t hlen, hcap;
   curl_off_t max_size;   /* 0: no cap */
   int too_large, no_memory;
-  int state;             /* SETUP, FLYING or DONE */
+  int state;             /* PREPARING, IN_FLIGHT or FINISHED */
   CURLcode code;
   const char *kind;      /* set when hlua, not curl, ended it */
   char errbuf[CURL_ERROR_SIZE];
@@ -57,8 +63,9 @@ typedef struct Transfer {
 typedef struct Client {
   CURLM *multi;
   CURLSH *share;
-  Transfer *list;        /* every transfer, in flight or done */
+  Transfer *list;        /* every transfer, in flight or finished */
   lua_Integer next_id;
+  volatile sig_atomic_t *interrupted; /* the host's Ctrl-C flag, or NULL */
 } Client;
 
 /* ---------- buffers, filled by the callbacks ---------- */
@@ -297,17 +304,17 @@ static int client_start(lua_State *L) {
     free_transfer(c, t);
     return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
   }
-  t->state = FLYING;
+  t->state = IN_FLIGHT;
   lua_pushinteger(L, t->id);
   return 1;
 }
 
 /* ---------- results ---------- */
 
-/* Pushes the header lines of t as {lower-case name = value}, repeated
-** names joined with ", ". */
-static void push_headers(lua_State *L, Transfer *t) {
-  const char *p = t->head, *end = t->head + t->hlen;
+/* Pushes the header lines in head[0..len) as {lower-case name = value},
+** repeated names joined with ", ". */
+static void push_headers(lua_State *L, const char *head, size_t len) {
+  const char *p = head, *end = head + len;
   lua_newtable(L);
   while (p && p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -388,7 +395,7 @@ static void push_result(lua_State *L, Transfer *t) {
   lua_setfield(L, -2, "id");
   lua_pushinteger(L, status);
   lua_setfield(L, -2, "status");
-  push_headers(L, t);
+  push_headers(L, t->head, t->hlen);
   lua_setfield(L, -2, "headers");
   /* a failed transfer's partial body is of no use, and copying one cut at
   ** the size cap into a Lua string would double the memory the cap bounds */
@@ -418,7 +425,7 @@ static void collect_finished(Client *c) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
     if (t == NULL) continue;
     t->code = msg->data.result;
-    t->state = DONE;
+    t->state = FINISHED;
     curl_multi_remove_handle(c->multi, t->easy);
   }
 }
@@ -427,9 +434,9 @@ static void collect_finished(Client *c) {
 static void abort_all(Client *c, const char *kind) {
   Transfer *t;
   for (t = c->list; t; t = t->next)
-    if (t->state == FLYING) {
+    if (t->state == IN_FLIGHT) {
       curl_multi_remove_handle(c->multi, t->easy);
-      t->state = DONE;
+      t->state = FINISHED;
       t->kind = kind;
       t->code = CURLE_ABORTED_BY_CALLBACK;
     }
@@ -443,11 +450,11 @@ static int push_finished(lua_State *L, Client *c) {
   lua_newtable(L);
   while (t) {
     next = t->next;
-    if (t->state == DONE) {
+    if (t->state == FINISHED) {
       push_result(L, t);
       lua_rawseti(L, -2, ++n);
     }
-    if (t->state != FLYING) free_transfer(c, t); /* SETUP: start raised */
+    if (t->state != IN_FLIGHT) free_transfer(c, t); /* PREPARING: start raised */
     t = next;
   }
   return n;
@@ -470,7 +477,7 @@ static int client_poll(lua_State *L) {
     int running = 0;
     double left_ms;
     CURLMcode mrc;
-    if (hlua_interrupted()) abort_all(c, "interrupted");
+    if (c->interrupted && *c->interrupted) abort_all(c, "interrupted");
     mrc = curl_multi_perform(c->multi, &running);
     if (mrc != CURLM_OK) return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
     collect_finished(c);
@@ -502,7 +509,7 @@ static int client_pending(lua_State *L) {
   Client *c = check_client(L);
   Transfer *t;
   lua_Integer n = 0;
-  for (t = c->list; t; t = t->next) n += t->state == FLYING;
+  for (t = c->list; t; t = t->next) n += t->state == IN_FLIGHT;
   lua_pushinteger(L, n);
   return 1;
 }
@@ -542,6 +549,9 @@ static int new_client(lua_State *L) {
   c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c); /* closed until both handles exist */
   luaL_setmetatable(L, CLIENT_MT);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, HLUA_INTERRUPT_KEY) == LUA_TLIGHTUSERDATA)
+    c->interrupted = (volatile sig_atomic_t *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
   c->share = curl_share_init();
   if (c->share == NULL) return luaL_error(L, "curl_share_init failed");
   if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
@@ -557,13 +567,20 @@ static int new_client(lua_State *L) {
 
 /* ---------- the module ---------- */
 
-/* mode(path) -> permission bits, or nil and a message (a missing file). */
-static int file_mode(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  struct stat st;
-  if (stat(path, &st) != 0) return luaL_fileresult(L, 0, path);
-  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
-  return 1;
+/* parse_head(raw) -> status (0 when none), headers: what a result's
+** status and headers would be for that raw header block, as libcurl hands
+** it over. For tests and the fuzzer. */
+static int parse_head(lua_State *L) {
+  size_t n;
+  const char *raw = luaL_checklstring(L, 1, &n);
+  long status = 0;
+  if (n >= 12 && memcmp(raw, "HTTP/", 5) == 0) {
+    const char *sp = memchr(raw, ' ', n);
+    if (sp && sp + 4 <= raw + n) status = strtol(sp + 1, NULL, 10);
+  }
+  lua_pushinteger(L, status);
+  push_headers(L, raw, n);
+  return 2;
 }
 
 /* __gc of a registry sentinel made after curl_global_init: runs when the
@@ -595,7 +612,7 @@ int luaopen_hlua_http(lua_State *L) {
   static const luaL_Reg meta[] = {
       {"__gc", client_close}, {"__close", client_close}, {"__tostring", client_tostring},
       {NULL, NULL}};
-  static const luaL_Reg funcs[] = {{"client", new_client}, {"mode", file_mode}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"client", new_client}, {"parse_head", parse_head}, {NULL, NULL}};
   init_curl(L);
   if (luaL_newmetatable(L, CLIENT_MT)) {
     luaL_setfuncs(L, meta, 0);

@@ -1,7 +1,7 @@
 /*
 ** json.c: harness.json, strict RFC 8259 decoding and lossless encoding.
 **
-** Why the parser and printer are our own and not cJSON's: issue #4 asks for
+** Why the parser and printer are our own and not cJSON's: hlua promises
 ** strict input, exact 64-bit integers, shortest round-trip floats, strings
 ** holding NUL bytes, array/object marks and errors with line, column and
 ** path.  cJSON 1.7.15 misses each of these (it accepts 01, 2., control

@@ -1,9 +1,11 @@
 /*
-** main.c: the command line.
-** hlua behaves like the stock `lua` 5.4 interpreter (same options, order of
-** execution, `arg` table, messages and exit codes) so that shebang lines and
-** tools built for `lua` work unchanged; it adds -p, the configuration
+** main.c: the command line, shaped like lua.c.
+** hlua behaves like the stock lua 5.4 interpreter (same options, order of
+** execution, 'arg' table, messages and exit codes) so that shebang lines
+** and tools built for lua work unchanged. It adds -p, the configuration
 ** overrides (--profile, --endpoint, ...), --trace, --help and --version.
+** Two deliberate differences: a script piped on stdin that fails exits 1
+** (lua exits 0), and Ctrl-C that ends the script exits 130.
 */
 #include <signal.h>
 #include <stdio.h>
@@ -11,34 +13,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+#include <curl/curlver.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 
 #include "hlua.h"
 
-#define PROGNAME "hlua"
+/* Bits of what the command line asks for. */
+#define OPT_ERROR 1   /* bad option */
+#define OPT_REPL 2    /* -i */
+#define OPT_VERSION 4 /* -v (or -i) */
+#define OPT_CHUNK 8   /* -e or -p: code to run, so no REPL by default */
+#define OPT_NOENV 16  /* -E */
+#define OPT_HELP 32   /* --help */
+#define OPT_VERSIONS 64 /* --version */
 
-/* bits of the flags collected from the command line */
-#define HAS_ERROR 1 /* bad option */
-#define HAS_I 2     /* -i */
-#define HAS_V 4     /* -v */
-#define HAS_E 8     /* -e or -p */
-#define HAS_NOENV 16 /* -E */
-#define HAS_HELP 32
-#define HAS_VERSION 64
+static const char *progname = "hlua";
 
 /* The long options that take a value, and the configuration key each sets. */
 static const char *const value_options[][2] = {
     {"--profile", "profile"}, {"--endpoint", "endpoint"}, {"--account", "account"},
     {"--org", "org"},         {"--project", "project"},   {NULL, NULL}};
-
-/* Set by the SIGINT handler; the only mutable global, as a signal handler
-** can reach nothing else. */
-static volatile sig_atomic_t interrupted = 0;
-static lua_State *signal_state = NULL;
-
-int hlua_interrupted(void) { return interrupted != 0; }
 
 static void l_message(const char *pname, const char *msg) {
   if (pname) fprintf(stderr, "%s: ", pname);
@@ -50,54 +47,9 @@ static void l_message(const char *pname, const char *msg) {
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
-    l_message(PROGNAME, msg ? msg : "(error object is not a string)");
+    l_message(progname, msg ? msg : "(error object is not a string)");
     lua_pop(L, 1);
   }
-  return status;
-}
-
-/* Hook set by the signal handler: raises an error in the running code. */
-static void stop_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
-}
-
-/* First Ctrl-C stops the Lua code at its next step (and the HTTP layer,
-** which polls hlua_interrupted); a second one kills the process. */
-static void on_sigint(int sig) {
-  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-  signal(sig, SIG_DFL);
-  interrupted = 1;
-  if (signal_state) lua_sethook(signal_state, stop_hook, flag, 1);
-}
-
-/* Message handler: adds a traceback to string errors; an error object with
-** __tostring (such as harness.Error) becomes that one line. */
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
-/* Calls the chunk below narg arguments with the message handler and
-** Ctrl-C armed. */
-int hlua_docall(lua_State *L, int narg, int nres) {
-  int status;
-  int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msghandler);
-  lua_insert(L, base);
-  signal_state = L;
-  interrupted = 0;
-  signal(SIGINT, on_sigint);
-  status = lua_pcall(L, narg, nres, base);
-  signal(SIGINT, SIG_DFL);
-  lua_remove(L, base);
   return status;
 }
 
@@ -106,7 +58,7 @@ static void print_version(void) {
   fflush(stdout);
 }
 
-/* Returns the index of the long option `opt` in value_options, or -1. */
+/* Returns the index of the long option 'opt' in value_options, or -1. */
 static int value_option(const char *opt) {
   int i;
   for (i = 0; value_options[i][0]; i++) {
@@ -118,7 +70,7 @@ static int value_option(const char *opt) {
 }
 
 static void print_usage(const char *badoption) {
-  fprintf(stderr, "%s: ", PROGNAME);
+  fprintf(stderr, "%s: ", progname);
   if (badoption[1] == 'e' || badoption[1] == 'l' || badoption[1] == 'p' ||
       value_option(badoption) >= 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
@@ -136,13 +88,13 @@ static void print_usage(const char *badoption) {
           "  -W        turn warnings on\n"
           "  --        stop handling options\n"
           "  -         stop handling options and execute stdin\n",
-          PROGNAME);
+          progname);
   fflush(stderr);
 }
 
 static void print_help(void) {
   fputs(
-      "usage: " PROGNAME " [options] [script [args]]\n"
+      "usage: hlua [options] [script [args]]\n"
       "Runs a Lua 5.4 script with the 'harness' module built in.\n"
       "\n"
       "Options (as in lua):\n"
@@ -176,24 +128,37 @@ static void print_help(void) {
       stdout);
 }
 
-/* Checks a '--' option at argv[*i]; returns flags to add, or HAS_ERROR. */
+/* --version: the HTTP module reports the libcurl it runs with; without it,
+** the libcurl hlua was built against. */
+static void print_versions(lua_State *L) {
+  const char *curl = "libcurl " LIBCURL_VERSION;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "hlua_http");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1) &&
+      lua_getfield(L, -1, "curl_version") == LUA_TSTRING)
+    curl = lua_pushfstring(L, "libcurl %s", lua_tostring(L, -1));
+  printf("hlua %s\n%s\n%s\ncJSON %s\n", HLUA_VERSION, LUA_RELEASE, curl, cJSON_Version());
+  lua_settop(L, 0);
+}
+
+/* Checks a '--' option at argv[*i]; returns the bits to add, or OPT_ERROR. */
 static int collect_long(char **argv, int *i) {
   const char *opt = argv[*i];
   if (strcmp(opt, "--trace") == 0) return 0;
-  if (strcmp(opt, "--help") == 0) return HAS_HELP;
-  if (strcmp(opt, "--version") == 0) return HAS_VERSION;
-  if (value_option(opt) < 0) return HAS_ERROR;
+  if (strcmp(opt, "--help") == 0) return OPT_HELP;
+  if (strcmp(opt, "--version") == 0) return OPT_VERSIONS;
+  if (value_option(opt) < 0) return OPT_ERROR;
   if (strchr(opt, '=') == NULL) {
-    if (argv[*i + 1] == NULL) return HAS_ERROR;
+    if (argv[*i + 1] == NULL) return OPT_ERROR;
     (*i)++;
   }
   return 0;
 }
 
 /*
-** Traverses the options, checking them. Returns the flags; '*first' gets the
-** index of the first argument that is not an option (the script, if any),
-** or of the bad option when HAS_ERROR is set.
+** Traverses the options, checking them. Returns the OPT_ bits; '*first'
+** gets the index of the first argument that is not an option (the script,
+** if any), or of the bad option when OPT_ERROR is set.
 */
 static int collectargs(char **argv, int *first) {
   int args = 0, i;
@@ -211,46 +176,43 @@ static int collectargs(char **argv, int *first) {
           return args;
         } else {
           int more = collect_long(argv, &i);
-          if (more & HAS_ERROR) return HAS_ERROR;
+          if (more & OPT_ERROR) return OPT_ERROR;
           args |= more;
         }
         break;
       case '\0': return args;
       case 'E':
-        if (argv[i][2] != '\0') return HAS_ERROR;
-        args |= HAS_NOENV;
+        if (argv[i][2] != '\0') return OPT_ERROR;
+        args |= OPT_NOENV;
         break;
       case 'W':
-        if (argv[i][2] != '\0') return HAS_ERROR;
+        if (argv[i][2] != '\0') return OPT_ERROR;
         break;
       case 'i':
-        args |= HAS_I; /* -i implies -v */
+        args |= OPT_REPL; /* -i implies -v */
         /* FALLTHROUGH */
       case 'v':
-        if (argv[i][2] != '\0') return HAS_ERROR;
-        args |= HAS_V;
+        if (argv[i][2] != '\0') return OPT_ERROR;
+        args |= OPT_VERSION;
         break;
       case 'e':
       case 'p':
-        args |= HAS_E; /* -e, -p and -l all need an argument */
+        args |= OPT_CHUNK; /* -e, -p and -l all need an argument */
         /* FALLTHROUGH */
       case 'l':
         if (argv[i][2] == '\0') {
           i++;
-          if (argv[i] == NULL || argv[i][0] == '-') return HAS_ERROR;
+          if (argv[i] == NULL || argv[i][0] == '-') return OPT_ERROR;
         }
         break;
-      default: return HAS_ERROR;
+      default: return OPT_ERROR;
     }
   }
   *first = i;
   return args;
 }
 
-/*
-** Stores the configuration options in the table on top of the stack
-** (package.loaded["hlua.cli"]), where the harness module reads them.
-*/
+/* Stores a configuration option in the table on top of the stack. */
 static void store_long_option(lua_State *L, char **argv, int *i) {
   const char *opt = argv[*i];
   int k = value_option(opt);
@@ -264,6 +226,8 @@ static void store_long_option(lua_State *L, char **argv, int *i) {
   }
 }
 
+/* package.loaded["hlua.cli"]: the configuration options of the command
+** line, where lua/harness/config.lua reads them. */
 static void store_cli_options(lua_State *L, char **argv, int script) {
   int i;
   lua_newtable(L);
@@ -406,38 +370,39 @@ static int pmain(lua_State *L) {
   int args = collectargs(argv, &script);
   int optlim = (script > 0) ? script : argc;
   luaL_checkversion(L);
-  if (args == HAS_ERROR) {
+  if (args == OPT_ERROR) {
     print_usage(argv[script]);
     return 0;
   }
-  if (args & HAS_HELP) {
+  if (args & OPT_HELP) {
     print_help();
     lua_pushboolean(L, 1);
     return 1;
   }
-  if (args & HAS_V) print_version();
-  if (args & HAS_NOENV) {
+  if (args & OPT_VERSION) print_version();
+  if (args & OPT_NOENV) {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
   createargtable(L, argv, argc, script);
   store_cli_options(L, argv, optlim);
-  hlua_open_harness(L, script > 0 && script < argc ? argv[script] : NULL,
-                    (args & HAS_NOENV) != 0);
-  if (args & HAS_VERSION) {
-    hlua_print_version(L);
+  hlua_interrupt_publish(L);
+  hlua_open_paths(L, script > 0 && script < argc ? argv[script] : NULL, (args & OPT_NOENV) != 0);
+  hlua_open_harness(L);
+  if (args & OPT_VERSIONS) {
+    print_versions(L);
     lua_pushboolean(L, 1);
     return 1;
   }
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
-  if (!(args & HAS_NOENV) && handle_luainit(L) != LUA_OK) return 0;
+  if (!(args & OPT_NOENV) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, optlim)) return 0;
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
-  if (args & HAS_I)
+  if (args & OPT_REPL)
     hlua_repl(L);
-  else if (script == argc && !(args & (HAS_E | HAS_V))) {
+  else if (script == argc && !(args & (OPT_CHUNK | OPT_VERSION))) {
     if (isatty(STDIN_FILENO)) {
       print_version();
       hlua_repl(L);
@@ -451,14 +416,15 @@ static int pmain(lua_State *L) {
 int main(int argc, char **argv) {
   int status, result;
   lua_State *L;
-  /* `hlua -p ... | head -1`: when the reader goes away, end quietly as cat
+  if (argv[0] && argv[0][0]) progname = argv[0];
+  /* 'hlua -p ... | head -1': when the reader goes away, end quietly as cat
   ** and grep do, killed by SIGPIPE, even if the parent left it ignored
   ** (then every write would fail and a script could print "Broken pipe").
   ** Sockets never raise it: libcurl sends with MSG_NOSIGNAL. */
   signal(SIGPIPE, SIG_DFL);
   L = luaL_newstate();
   if (L == NULL) {
-    l_message(PROGNAME, "cannot create state: not enough memory");
+    l_message(progname, "cannot create state: not enough memory");
     return EXIT_FAILURE;
   }
   lua_gc(L, LUA_GCSTOP);
@@ -469,6 +435,6 @@ int main(int argc, char **argv) {
   result = lua_toboolean(L, -1);
   report(L, status);
   lua_close(L);
-  if (interrupted && !(result && status == LUA_OK)) return 130;
+  if (hlua_interrupted() && !(result && status == LUA_OK)) return 130;
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

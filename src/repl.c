@@ -148,44 +148,25 @@ static int loadline(lua_State *L) {
   return status;
 }
 
-/* Replaces the value at 'idx' by its text: JSON for a table that can be
-** encoded, tostring otherwise. */
-static void to_display(lua_State *L, int idx) {
-  if (lua_type(L, idx) == LUA_TTABLE && lua_getglobal(L, "harness") == LUA_TTABLE) {
-    lua_getfield(L, -1, "json");
-    lua_getfield(L, -1, "encode");
-    lua_pushvalue(L, idx);
-    lua_createtable(L, 0, 1);
-    lua_pushinteger(L, 2);
-    lua_setfield(L, -2, "indent");
-    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
-      lua_replace(L, idx);
-      lua_pop(L, 2);
-      return;
-    }
-    lua_pop(L, 3);
-  } else if (lua_type(L, idx) == LUA_TTABLE)
-    lua_pop(L, 1);
-  luaL_tolstring(L, idx, NULL);
-  lua_replace(L, idx);
-}
-
-/* Prints the values left on the stack by the statement, tab-separated. */
+/* Prints the values the statement left on the stack through the global
+** 'print', as lua does (a script may replace it); tables that JSON can
+** show are given to it as their JSON text. As in lua's REPL, messages
+** carry no program name. */
 static void print_results(lua_State *L) {
   int i, n = lua_gettop(L);
+  if (n == 0) return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  for (i = 1; i <= n; i++) {
-    size_t len;
-    const char *s;
-    to_display(L, i);
-    s = lua_tolstring(L, i, &len);
-    if (i > 1) fputc('\t', stdout);
-    fwrite(s, 1, len, stdout);
+  for (i = 1; i <= n; i++) hlua_display_table(L, i, 1);
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+    fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
+    fflush(stderr);
+    lua_pop(L, 1);
   }
-  if (n > 0) fputc('\n', stdout);
-  fflush(stdout);
 }
 
+/* Prints the error message on top of the stack, if any, and pops it. */
 static void report(lua_State *L, int status) {
   if (status != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
@@ -195,23 +176,35 @@ static void report(lua_State *L, int status) {
   }
 }
 
-/* Runs protected so that an error while printing cannot end the loop. */
-static int print_protected(lua_State *L) {
-  print_results(L);
-  return 0;
-}
-
 /* ---------- Tab completion of globals and fields ---------- */
+
+/* Adds to the list at index 'list' the string keys of the table at index
+** 'from' that start with 'prefix'; returns the new length of the list. */
+static int add_matches(lua_State *L, int from, int list, const char *prefix, size_t plen,
+                       int out) {
+  lua_pushnil(L);
+  while (lua_next(L, from)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && strncmp(lua_tostring(L, -1), prefix, plen) == 0) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, list, ++out);
+    }
+  }
+  return out;
+}
 
 /* Pushes the candidate names of the table whose path is 'path' (length n,
 ** e.g. "harness.json" or "" for _G) that start with 'prefix', as a
-** sequence of strings. Runs protected: __index may load modules or fail. */
+** sequence of strings: its own keys, the names its metatable declares as
+** loaded on demand (__names, as the harness table has) and the keys of an
+** __index table. Runs protected: __index may load modules or fail. */
 static int collect_candidates(lua_State *L) {
+  static const char *const more[] = {"__names", "__index"};
   size_t n, plen;
   const char *path = luaL_checklstring(L, 1, &n);
   const char *prefix = luaL_checklstring(L, 2, &plen);
   const char *p = path, *dot;
-  int out = 0, depth;
+  int out = 0, i;
   lua_pushglobaltable(L);
   while (p < path + n) { /* walk the path one field at a time */
     dot = memchr(p, '.', (size_t)(path + n - p));
@@ -221,22 +214,13 @@ static int collect_candidates(lua_State *L) {
     lua_remove(L, -2);
     p = dot + 1;
   }
+  lua_replace(L, 1); /* the table at 1, the list at 3 */
   lua_newtable(L);
-  for (depth = 0; depth < 2; depth++) { /* the table, then its __index table */
-    lua_pushnil(L);
-    while (lua_next(L, -3)) {
-      lua_pop(L, 1);
-      if (lua_type(L, -1) == LUA_TSTRING && strncmp(lua_tostring(L, -1), prefix, plen) == 0) {
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, -3, ++out);
-      }
-    }
-    if (luaL_getmetafield(L, -2, "__index") == LUA_TNIL) break;
-    if (!lua_istable(L, -1)) {
-      lua_pop(L, 1);
-      break;
-    }
-    lua_replace(L, -3);
+  out = add_matches(L, 1, 3, prefix, plen, out);
+  for (i = 0; i < 2; i++) {
+    int t = luaL_getmetafield(L, 1, more[i]);
+    if (t == LUA_TTABLE) out = add_matches(L, 4, 3, prefix, plen, out);
+    if (t != LUA_TNIL) lua_pop(L, 1);
   }
   return 1;
 }
@@ -297,14 +281,16 @@ void hlua_repl(lua_State *L) {
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"\\'><=;+-*/%^~#{}()[],";
   if (has_hist) read_history(hist);
+  /* the harness table's names, for completion (errors show on first use) */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "harness.namespace");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
   while ((status = loadline(L)) != -1) {
     if (status == LUA_OK) status = hlua_docall(L, 0, LUA_MULTRET);
-    if (status == LUA_OK && lua_gettop(L) > 0) {
-      lua_pushcfunction(L, print_protected);
-      lua_insert(L, 1);
-      status = lua_pcall(L, lua_gettop(L) - 1, 0, 0);
-    }
-    report(L, status);
+    if (status == LUA_OK)
+      print_results(L);
+    else
+      report(L, status);
   }
   lua_settop(L, 0);
   luaL_unref(L, LUA_REGISTRYINDEX, completion_ref);

@@ -16,6 +16,8 @@
 -- Options are --name VALUE or --name=VALUE, flags are --name; "--" ends
 -- them. -h/--help prints the help and exits 0; a mistake prints one line
 -- and exits 2.
+local check = require "harness.check"
+
 local M = {}
 
 -- Parses "-q, --quiet" or "--org ID" into {name=, short=, metavar=}.
@@ -78,11 +80,8 @@ local function usage_error(spec, msg)
   os.exit(2)
 end
 
---- Parses the script's arguments (spec.argv or the global arg) by spec;
---- returns a table of option values (by long name, dashes as
---- underscores), named positional arguments and the positional list.
-function M.parse(spec)
-  if type(spec) ~= "table" then error("bad argument #1 to 'harness.args' (table expected)", 2) end
+-- Parses the arguments by spec (see M.parse).
+local function parse(spec)
   local opts, by = {}, {}
   for _, o in ipairs(spec.options or {}) do
     local p = parse_spec(o[1])
@@ -151,6 +150,14 @@ function M.parse(spec)
   return res
 end
 
+--- Parses the script's arguments (spec.argv or the global arg) by spec;
+--- returns a table of option values (by long name, dashes as
+--- underscores), named positional arguments and the positional list.
+function M.parse(spec)
+  check.table("args", 1, spec)
+  return parse(spec)
+end
+
 --- The help text a spec gives (for tests and docs).
 function M.help(spec)
   local opts = {}
@@ -162,4 +169,7 @@ function M.help(spec)
   return help(spec, opts)
 end
 
-return setmetatable(M, {__call = function(_, spec) return M.parse(spec) end})
+return setmetatable(M, {__call = function(_, spec)
+  check.table("args", 1, spec)
+  return parse(spec)
+end})

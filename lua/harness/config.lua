@@ -1,5 +1,6 @@
--- harness.config: where the endpoint, account, scope and API key come from
--- (contract §2), resolved once on first use.
+-- harness.config: where the endpoint, account, scope, API key and
+-- transport settings come from, resolved once on first use. The one reader
+-- of hlua's environment variables and configuration files.
 --
 -- Order, first found wins: command-line options (package.loaded["hlua.cli"]),
 -- environment, the profile in $XDG_CONFIG_HOME/hlua/config.json, the Harness
@@ -7,20 +8,59 @@
 --
 -- The key lives only in this file's closure: settings() hands out a masked
 -- copy, and key_for(url) gives it only for URLs on the endpoint's origin.
+--
+-- What it reads (environment, files, command line) is "the world", real by
+-- default; tests and fuzzers hand it another with M.use_world.
+local host = require "hlua.host"
+local url = require "harness.url"
+local null = require("harness.json").null
+
 local M = {}
 
 local DEFAULT_ENDPOINT = "https://app.harness.io"
 
+local DEFAULT_MAX_IN_FLIGHT = 32
+
 local key          -- the API key, never stored anywhere else
 local settings     -- the resolved public settings (key masked)
 local resolving_error
+local max_in_flight -- resolved on its own: the scheduler needs it without a key
+
+-- The real world: the process's environment and files.
+local function real_read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s, rerr = f:read("a")
+  f:close()
+  if not s then return nil, path .. ": " .. tostring(rerr) end
+  return s
+end
+
+local world = {
+  getenv = os.getenv,
+  read_file = real_read_file,
+  file_mode = host.file_mode,
+  cli = function() return package.loaded["hlua.cli"] or {} end,
+  warn = function(line) io.stderr:write(line) end,
+}
+
+--- Forgets what was resolved and reads 'w' from now on: a table with
+--- getenv(name), read_file(path) -> text | nil, err, file_mode(path) ->
+--- bits | nil, cli() -> the command line's options, and warn(line) for
+--- warnings. Returns the world it replaces. For tests and fuzzers.
+function M.use_world(w)
+  local prev = world
+  world = w
+  key, settings, resolving_error, max_in_flight = nil, nil, nil, nil
+  return prev
+end
 
 local function fail(message)
-  error(harness._error({kind = "config", message = message}), 0)
+  error(host.error({kind = "config", message = message}), 0)
 end
 
 local function getenv(name)
-  local v = os.getenv(name)
+  local v = world.getenv(name)
   if v == nil or v == "" then return nil end
   return v
 end
@@ -37,27 +77,19 @@ end
 -- Warns (as ssh does) when a file holding a key or settings can be read by
 -- group or others.
 local function check_mode(path)
-  local mode = require("hlua_http").mode(path)
+  local mode = world.file_mode(path)
   if mode and mode & 0x3f ~= 0 then
-    io.stderr:write(("hlua: warning: %s is readable by group or others (chmod 600 %s)\n")
+    world.warn(("hlua: warning: %s is readable by group or others (chmod 600 %s)\n")
       :format(path, path))
   end
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 -- Reads a JSON file; nil when it does not exist, an error when it is bad.
 local function read_json(path)
-  local text = read_file(path)
+  local text = world.read_file(path)
   if not text then return nil end
   check_mode(path)
-  local ok, v = pcall(harness.json.decode, text)
+  local ok, v = pcall(require("harness.json").decode, text)
   if not ok then
     -- without the excerpt of the text: these files hold tokens
     local msg = tostring(type(v) == "table" and v.message or v):gsub(" near '.*$", "")
@@ -72,7 +104,7 @@ end
 -- when absent, null or empty; any other type is the file's mistake.
 local function text_field(t, name, where)
   local v = t[name]
-  if v == nil or v == harness.json.null or v == "" then return nil end
+  if v == nil or v == null or v == "" then return nil end
   if type(v) ~= "string" then
     fail(("%s: %s must be a string, not %s"):format(where, name,
       type(v) == "table" and "a list or object" or type(v)))
@@ -82,7 +114,7 @@ end
 
 local function read_key_file(path)
   path = expand(path)
-  local text, err = read_file(path)
+  local text, err = world.read_file(path)
   if not text then fail("cannot read the API key file: " .. tostring(err)) end
   check_mode(path)
   local k = text:match("^%s*(%S+)%s*$")
@@ -110,36 +142,11 @@ local function account_from_key(k)
   return nil
 end
 
--- Splits a URL into scheme, host (lower case, IPv6 in brackets), port and
--- the rest; nil when it is not an http(s) URL.
-function M.parse_url(url)
-  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]*)(.*)$")
-  if not scheme then return nil end
-  scheme = scheme:lower()
-  if scheme ~= "http" and scheme ~= "https" then return nil end
-  authority = authority:gsub("^.*@", "")
-  local host, port = authority:match("^(%[[^%]]*%]):?(%d*)$")
-  if not host then host, port = authority:match("^([^:]*):?(%d*)$") end
-  if not host or host == "" then return nil end
-  port = tonumber(port) or (scheme == "https" and 443 or 80)
-  return {scheme = scheme, host = host:lower(), port = port, rest = rest}
-end
-
--- "scheme://host:port", what decides where the key may go.
-function M.origin(url)
-  local u = M.parse_url(url)
-  return u and ("%s://%s:%d"):format(u.scheme, u.host, u.port)
-end
-
-function M.is_loopback(host)
-  return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
-end
-
 local function check_endpoint(endpoint)
-  local u = M.parse_url(endpoint)
+  local u = url.parse(endpoint)
   if not u then fail(("the endpoint %q is not an http(s) URL"):format(endpoint)) end
   if u.rest:find("[?#]") then fail(("the endpoint %q must not have a query"):format(endpoint)) end
-  if u.scheme == "http" and not M.is_loopback(u.host) then
+  if u.scheme == "http" and not url.is_loopback(u.host) then
     fail(("refusing plain http:// for %s: the API key would travel unencrypted; use https://")
       :format(endpoint))
   end
@@ -163,8 +170,21 @@ local function load_profile(cli)
   return name, source, p, ("%s (profile %s)"):format(path, name)
 end
 
+-- The cap on requests in flight: HARNESS_MAX_IN_FLIGHT, else the
+-- profile's max_in_flight, else DEFAULT_MAX_IN_FLIGHT.
+local function resolve_max_in_flight(profile, ppath)
+  local cap, where = getenv("HARNESS_MAX_IN_FLIGHT"), "HARNESS_MAX_IN_FLIGHT"
+  if cap == nil then cap, where = profile.max_in_flight, ppath and (ppath .. ": max_in_flight") end
+  if cap == nil then return DEFAULT_MAX_IN_FLIGHT end
+  local n = math.tointeger(tonumber(cap))
+  if not n or n < 1 then
+    fail(("%s must be a positive integer, not '%s'"):format(where, tostring(cap)))
+  end
+  return n
+end
+
 local function resolve()
-  local cli = package.loaded["hlua.cli"] or {}
+  local cli = world.cli()
   local sources = {}
   local pname, psource, profile, ppath = load_profile(cli)
   profile = profile or {}
@@ -203,7 +223,7 @@ local function resolve()
   s.endpoint = check_endpoint(s.endpoint)
   s.api_key = mask(key)
   s.sources = sources
-  s.origin = M.origin(s.endpoint)
+  s.origin = url.origin(s.endpoint)
 
   -- transport knobs (not user-facing in config(), but handy to see)
   s.retries = tonumber(getenv("HARNESS_RETRIES") or profile.retries) or 5
@@ -213,11 +233,7 @@ local function resolve()
   s.connect_timeout = tonumber(getenv("HARNESS_CONNECT_TIMEOUT")) or 10
   s.max_size = math.tointeger(tonumber(getenv("HARNESS_MAX_SIZE"))) or 256 * 1024 * 1024
   s.ca_bundle = getenv("HARNESS_CA_BUNDLE") or getenv("SSL_CERT_FILE")
-  local cap = getenv("HARNESS_MAX_IN_FLIGHT") or profile.max_in_flight
-  s.max_in_flight = math.tointeger(tonumber(cap))
-  if cap ~= nil and (not s.max_in_flight or s.max_in_flight < 1) then
-    fail("max_in_flight must be a positive integer, not '" .. tostring(cap) .. "'")
-  end
+  s.max_in_flight = resolve_max_in_flight(profile, ppath)
   local trace = getenv("HARNESS_TRACE")
   s.trace = tonumber(trace) or (trace and 1) or (cli.trace and 1) or 0
   if s.trace < 1 and cli.trace then s.trace = 1 end
@@ -240,6 +256,29 @@ function M.settings()
   return settings
 end
 
+-- The cap on requests in flight (and on map's concurrency). Resolved on its
+-- own when nothing else was: a script that makes no request needs no key.
+function M.max_in_flight()
+  if not max_in_flight then
+    if settings then
+      max_in_flight = settings.max_in_flight
+    else
+      local _, _, profile, ppath = load_profile(world.cli())
+      max_in_flight = resolve_max_in_flight(profile or {}, ppath)
+    end
+  end
+  return max_in_flight
+end
+
+-- harness.env(name [, default]): an environment variable, or the default
+-- when it is unset or empty.
+function M.env(name, default)
+  if type(name) ~= "string" then
+    require("harness.check").argerror("env", 1, "string expected, got " .. type(name))
+  end
+  return getenv(name) or default
+end
+
 -- A copy of the settings for scripts (harness.config()).
 function M.public()
   local s = M.settings()
@@ -251,11 +290,11 @@ function M.public()
   return copy
 end
 
--- The key to send to url: only on the endpoint's origin. Raises when there
+-- The key to send to 'target' (a URL): only on the endpoint's origin. Raises when there
 -- is no key, saying how to set one.
-function M.key_for(url)
+function M.key_for(target)
   local s = M.settings()
-  if M.origin(url) ~= s.origin then return nil end
+  if url.origin(target) ~= s.origin then return nil end
   if not key then
     fail("no Harness API key: set HARNESS_API_KEY (or HARNESS_API_KEY_FILE), or api_key_file " ..
       "in a profile of $XDG_CONFIG_HOME/hlua/config.json, or log in with the harness CLI")
@@ -275,6 +314,7 @@ end
 -- Replaces every occurrence of the key in s by its masked form (for text
 -- that came back from a server, which could echo it).
 function M.redact(s)
+  if not settings and not resolving_error then pcall(M.settings) end -- the key, if there is one
   if key and type(s) == "string" and #key >= 8 then
     local i = s:find(key, 1, true)
     while i do

@@ -1,7 +1,9 @@
--- harness.fmt: text output for scripts: aligned tables, durations, dates.
-local M = {}
+-- harness.fmt: text output for scripts and for hlua itself: aligned
+-- tables, durations, dates, and progress lines on stderr.
+local host = require "hlua.host"
+local null = require("harness.json").null
 
-local null = harness.json.null
+local M = {}
 
 local function cell(v)
   if v == nil or v == null then return "" end
@@ -45,8 +47,9 @@ function M.table(rows, columns)
   return table.concat(lines, "\n") .. "\n"
 end
 
---- "42s", "3m07s", "2h05m".
+--- "42s", "3m07s", "2h05m"; "--" for an unknown one (NaN, infinite).
 function M.duration(seconds)
+  if seconds ~= seconds or seconds == math.huge or seconds == -math.huge then return "--" end
   seconds = math.floor(seconds + 0.5)
   if seconds < 60 then return seconds .. "s" end
   if seconds < 3600 then return ("%dm%02ds"):format(seconds // 60, seconds % 60) end
@@ -57,6 +60,44 @@ end
 function M.date(ms)
   if ms == nil or ms == null then return "" end
   return os.date("!%Y-%m-%d %H:%M", ms // 1000)
+end
+
+--- The text of a progress bar: "[#####...] 50/100  50%  25.0/s  ETA 2s".
+function M.progress(done, total, elapsed, width)
+  width = width or 24
+  local filled = total > 0 and math.floor(width * done / total) or width
+  local rate = elapsed > 0 and done / elapsed or 0
+  local eta = rate > 0 and (total - done) / rate or math.huge
+  return ("[%s%s] %d/%d %3d%%  %.1f/s  ETA %s"):format(
+    ("#"):rep(filled), ("."):rep(width - filled), done, total,
+    total > 0 and math.floor(100 * done / total) or 100, rate, M.duration(eta))
+end
+
+--- A line of progress on stderr. On a terminal it is redrawn in place, at
+--- most ten times a second (and always for the final one); elsewhere a line
+--- is printed each time its 'key' changes (default: the text). With
+--- 'only_tty', returns nil when stderr is not a terminal. Returns
+--- {show = function(text, final, key)}.
+function M.status_line(only_tty)
+  local tty = host.isatty(2)
+  if only_tty and not tty then return nil end
+  local last_key, last_time = nil, -math.huge
+  local line = {}
+  function line.show(text, final, key)
+    if tty then
+      local now = host.clock()
+      if not final and now - last_time < 0.1 then return end
+      last_time = now
+      io.stderr:write("\r", text, "\27[K", final and "\n" or "")
+    else
+      if key == nil then key = text end
+      if key == last_key then return end
+      last_key = key
+      io.stderr:write(text, "\n")
+    end
+    io.stderr:flush()
+  end
+  return line
 end
 
 return M

@@ -7,6 +7,11 @@
 -- page is asked for again with them. Only the current page is held, so
 -- memory stays flat however many items there are. Requests go through
 -- harness.request, so paging yields inside tasks like any other request.
+local host = require "hlua.host"
+local json = require "harness.json"
+local check = require "harness.check"
+local response = require "harness.response"
+
 local M = {}
 
 local DEFAULT_PAGE_SIZE = 100
@@ -111,23 +116,21 @@ function M.detect_style(body, opts)
   return nil
 end
 
-local function check_opts(path, opts)
+-- Checks paginate's arguments (level: the functions between the public
+-- one and this); returns the options.
+local function check_opts(path, opts, level)
   if type(path) ~= "string" or path == "" then
-    error("bad argument #1 to 'harness.paginate' (path expected, got " .. type(path) .. ")", 3)
+    check.argerror("paginate", 1, "path expected, " .. check.got(path), level + 1)
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    error("bad argument #2 to 'harness.paginate' (table expected, got " .. type(opts) .. ")", 3)
-  end
-  opts = opts or {}
+  opts = check.opts("paginate", opts, 2, level + 1)
   if opts.style ~= nil and not styles[opts.style] then
-    error("bad argument 'style' to 'harness.paginate' (one of ng, pipeline, cf, v1 expected, got "
-      .. tostring(opts.style) .. ")", 3)
+    check.argerror("paginate", "style", "one of ng, pipeline, cf, v1 expected, got "
+      .. tostring(opts.style), level + 1)
   end
   for _, k in ipairs{"page_size", "max_items"} do
     local v = opts[k]
     if v ~= nil and (math.type(v) ~= "integer" and not (type(v) == "number" and v % 1 == 0) or v < 1) then
-      error("bad argument '" .. k .. "' to 'harness.paginate' (positive integer expected, got "
-        .. tostring(v) .. ")", 3)
+      check.argerror("paginate", k, "positive integer expected, got " .. tostring(v), level + 1)
     end
   end
   return opts
@@ -135,8 +138,8 @@ end
 
 -- The iterator over items, fetching pages with 'request' (harness.request's
 -- signature). Exposed for tests that page over a fake server.
-function M.paginate_with(request, path, opts)
-  opts = check_opts(path, opts)
+function M.paginate_with(request, path, opts, level)
+  opts = check_opts(path, opts, level or 0)
   local method = (opts.method or "GET"):upper()
   local style = opts.style or M.guess_style(path)
   local fixed = opts.style ~= nil
@@ -158,7 +161,8 @@ function M.paginate_with(request, path, opts)
       content_type = opts.content_type, timeout = opts.timeout, retries = opts.retries,
     })
     if not res then error(err, 0) end
-    local body = harness._body(method, path, res) -- raises as the verbs do
+    res.method, res.path = method, path
+    local body = response.body(res, 0) -- raises as the verbs do
     local found = M.detect_style(body, opts)
     if found and found ~= style and not fixed and not restarted and st.index == 0 then
       -- the guess was wrong: ask for the first page again, the right way
@@ -168,7 +172,7 @@ function M.paginate_with(request, path, opts)
     s = styles[style]
     local ok, list = pcall(s.items, body, opts)
     if not ok or type(list) ~= "table" then
-      error(harness._error{
+      error(host.error{
         kind = "paging", method = method, path = path, url = res.url, status = res.status,
         message = "the response is not a " .. style .. "-style page (set opts.style or opts.items)",
       }, 0)
@@ -197,22 +201,25 @@ end
 
 --- Iterates over every item of a paged list endpoint.
 function M.paginate(path, opts)
-  return M.paginate_with(harness.request, path, opts)
+  return M.paginate_with(require("harness.client").request, path, opts, 1)
 end
 
---- Gathers what an iterator yields into an array. Takes an iterator
---- (harness.collect(harness.paginate(...))), or a path and options.
-function M.collect(iter, opts)
-  if type(iter) == "string" then iter = M.paginate(iter, opts) end
+--- Gathers what an iterator yields into an array, each item through 'fn'
+--- when given: harness.collect(harness.paginate(...) [, fn]). With a path
+--- (and paginate's options) instead of an iterator, pages through it.
+function M.collect(iter, fn)
+  if type(iter) == "string" then iter, fn = M.paginate(iter, fn), nil end
   if type(iter) ~= "function" then
-    error("bad argument #1 to 'harness.collect' (iterator or path expected, got " .. type(iter) .. ")", 2)
+    check.argerror("collect", 1, "iterator or path expected, " .. check.got(iter))
   end
+  if fn ~= nil then check.callable("collect", 2, fn) end
   local all, n = {}, 0
   for item in iter do
     n = n + 1
+    if fn then item = fn(item) end
     all[n] = item
   end
-  return harness.json.array(all)
+  return json.array(all)
 end
 
 return M

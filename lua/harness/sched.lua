@@ -9,23 +9,24 @@
 -- coroutine of the caller's own, or under a C function such as table.sort):
 -- the loop runs nested there.
 --
--- Everything here is per process: there is one Lua state and one client.
-local harness = harness
+-- Everything here is per process: there is one Lua state and one client,
+-- given once (M.use_client) by whoever makes it.
+local host = require "hlua.host"
+local config = require "harness.config"
+local check = require "harness.check"
+local fmt = require "harness.fmt"
 
-local clock, rawsleep, make_error = harness._clock, harness._sleep, harness._error
+local clock, rawsleep, make_error, interrupted = host.clock, host.sleep, host.error, host.interrupted
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack, select, type = table.pack, table.unpack, select, type
-local floor, huge = math.floor, math.huge
 
 local M = {}
 
--- M.max_in_flight: cap on transfers in flight (and on map's concurrency).
--- Read from HARNESS_MAX_IN_FLIGHT on first use; the core may set it from the
--- configuration.
+-- M.max_in_flight: cap on transfers in flight (and on map's concurrency);
+-- nil means the configuration's (tests set their own).
 M.max_in_flight = nil
-local DEFAULT_MAX_IN_FLIGHT = 32
 local POLL_CAP = 1.0 -- longest single wait in client:poll, in seconds
 
 -- Unique values: what a task yields to park, and what it is parked on when it
@@ -48,25 +49,11 @@ local inflight = 0  -- request slots taken (started, or handed to a task not yet
 local slotq, sq_head, sq_tail = {}, 1, 0 -- waiting for a slot: tasks or driver tickets
 
 local function cap()
-  local n = M.max_in_flight
-  if n == nil then
-    local env = os.getenv("HARNESS_MAX_IN_FLIGHT")
-    n = env and math.tointeger(tonumber(env)) or (env == nil and DEFAULT_MAX_IN_FLIGHT)
-    if not n or n < 1 then
-      error("HARNESS_MAX_IN_FLIGHT must be a positive integer, not '" .. env .. "'", 0)
-    end
-    M.max_in_flight = n
-  end
-  return n
+  return M.max_in_flight or config.max_in_flight()
 end
 
 local function new_error(kind, message)
   return make_error({kind = kind, message = message})
-end
-
--- Is Ctrl-C pending? (_sleep(0) sleeps not at all and reports it.)
-local function is_interrupted()
-  return not rawsleep(0)
 end
 
 -- ---------- tasks ----------
@@ -134,7 +121,7 @@ local function finish(t, ok, ...)
     if select("#", ...) > 0 then t.res = pack(...) end
   else
     t.err = ...
-    if not (t.waiters or t.group or t.quiet or is_interrupted()) then t.unseen = true end
+    if not (t.waiters or t.group or t.quiet or interrupted()) then t.unseen = true end
   end
   local ws = t.waiters
   if ws then
@@ -282,7 +269,7 @@ local function loop(cond, deadline)
   while not cond() do
     run_ready()
     if cond() then return end
-    if is_interrupted() then on_interrupt() end
+    if interrupted() then on_interrupt() end
     local now, wake_at = clock(), next_wake()
     if deadline and (not wake_at or deadline < wake_at) then wake_at = deadline end
     local timeout -- nil: nothing will ever happen by itself
@@ -310,7 +297,7 @@ local function run_until(cond, deadline)
   if ismain then current = nil end -- left behind if an error cut a resume short
   local ok, err = pcall(loop, cond, deadline)
   if not ok then
-    if is_interrupted() then drop_everything() end
+    if interrupted() then drop_everything() end
     error(err, 0)
   end
 end
@@ -384,11 +371,20 @@ end
 
 -- ---------- the interface ----------
 
--- sched.transfer(client, req): starts req on client and returns its result
--- when it is done, letting other tasks run meanwhile.
-function M.transfer(c, req)
+-- sched.use_client(c) -> the previous one: the client transfers go
+-- through (client:start, poll, cancel, as hlua_http's).
+function M.use_client(c)
+  local prev = client
   client = c
-  if is_interrupted() then on_interrupt() end
+  return prev
+end
+
+-- sched.transfer(req): starts req on the client and returns its result when
+-- it is done, letting other tasks run meanwhile.
+function M.transfer(req)
+  local c = client
+  if not c then error("harness.sched: no client (sched.use_client)", 2) end
+  if interrupted() then on_interrupt() end
   acquire_slot()
   local me = running_task()
   if me then me.slot = nil end -- from here on the transfer holds it
@@ -414,7 +410,10 @@ end
 ---@param seconds number
 function M.sleep(seconds)
   local s = tonumber(seconds)
-  if not s then error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2) end
+  if not s or s ~= s or s < 0 then
+    check.argerror("sleep", 1, "non-negative number of seconds expected, got " ..
+      (s and tostring(s) or type(seconds)))
+  end
   local me = running_task()
   if me then
     if s <= 0 then -- give the others a turn
@@ -432,20 +431,13 @@ function M.sleep(seconds)
   run_until(function() return clock() >= deadline end, deadline)
 end
 
-local function check_callable(fn, n, name)
-  local mt = getmetatable(fn)
-  if type(fn) ~= "function" and not (type(mt) == "table" and mt.__call) then
-    error(("bad argument #%d to '%s' (function expected, got %s)"):format(n, name, type(fn)), 3)
-  end
-end
-
 -- sched.spawn(fn, ...): a new task running fn(...); it starts when the
 -- caller next waits (or yields).
 ---@param fn function
 ---@param ... any arguments for fn
 ---@return harness.Task
 function M.spawn(fn, ...)
-  check_callable(fn, 1, "spawn")
+  check.callable("spawn", 1, fn)
   if type(fn) ~= "function" then
     local callable = fn
     fn = function(...) return callable(...) end
@@ -472,7 +464,7 @@ end
 -- task:wait(): the task's results, or raises its error.
 ---@return any ...
 function Task:wait()
-  if getmetatable(self) ~= Task then error("bad argument #1 to 'wait' (task expected)", 2) end
+  if getmetatable(self) ~= Task then check.argerror("Task.wait", 1, "task expected, got " .. type(self)) end
   if not self.over then
     if current == self then error("a task cannot wait for itself", 2) end
     local me = running_task()
@@ -560,11 +552,9 @@ end
 ---@param fns function[]
 ---@return any[]
 function M.all(fns)
-  if type(fns) ~= "table" then
-    error("bad argument #1 to 'all' (table expected, got " .. type(fns) .. ")", 2)
-  end
+  check.table("all", 1, fns)
   local n = #fns
-  for i = 1, n do check_callable(fns[i], 1, "all") end
+  for i = 1, n do check.callable("all", 1, fns[i]) end
   local g, tasks = {left = n}, {}
   for i = 1, n do
     local t = M.spawn(fns[i])
@@ -580,34 +570,13 @@ function M.all(fns)
   return r
 end
 
--- The progress bar: done/total, rate and ETA, redrawn in place on stderr
--- at most ten times a second. Returns draw(done, final) or nil.
-local function clock_text(s)
-  if s ~= s or s == huge then return "--:--" end
-  s = floor(s + 0.5)
-  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
-  return ("%02d:%02d"):format(s // 60, s % 60)
-end
-
-function M._progress_line(done, total, elapsed, width)
-  width = width or 24
-  local filled = total > 0 and floor(width * done / total) or width
-  local rate = elapsed > 0 and done / elapsed or 0
-  local eta = rate > 0 and (total - done) / rate or huge
-  return ("[%s%s] %d/%d %3d%%  %.1f/s  ETA %s"):format(
-    ("#"):rep(filled), ("."):rep(width - filled), done, total,
-    total > 0 and floor(100 * done / total) or 100, rate, clock_text(eta))
-end
-
+-- The progress bar of map: on a terminal only, redrawn in place.
 local function progress_bar(total)
-  if not harness._isatty(2) then return nil end
-  local start, last = clock(), -1
+  local line = fmt.status_line(true)
+  if not line then return nil end
+  local start = clock()
   return function(done, final)
-    local now = clock()
-    if not final and now - last < 0.1 then return end
-    last = now
-    io.stderr:write("\r", M._progress_line(done, total, now - start), "\27[K", final and "\n" or "")
-    io.stderr:flush()
+    line.show(fmt.progress(done, total, clock() - start), final)
   end
 end
 
@@ -620,14 +589,12 @@ end
 ---@param opts? {concurrency?: integer, progress?: boolean}
 ---@return any[]
 function M.map(list, fn, opts)
-  if type(list) ~= "table" then
-    error("bad argument #1 to 'map' (table expected, got " .. type(list) .. ")", 2)
-  end
-  check_callable(fn, 2, "map")
-  opts = opts or {}
+  check.table("map", 1, list)
+  check.callable("map", 2, fn)
+  opts = check.opts("map", opts, 3)
   local conc = opts.concurrency or 8
   if math.type(conc) ~= "integer" or conc < 1 then
-    error("map: concurrency must be a positive integer", 2)
+    check.argerror("map", "concurrency", "positive integer expected, got " .. tostring(conc))
   end
   local n = #list
   if conc > cap() then conc = cap() end

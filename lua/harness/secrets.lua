@@ -2,9 +2,14 @@
 -- never returns a secret's value; these calls never print one either.
 -- Scope: opts.org and opts.project, by default the configured ones;
 -- org = false asks for the account's own secrets.
-local u = require "harness._util"
+local check = require "harness.check"
+local client = require "harness.client"
+local r = require "harness.resource"
+local url = require "harness.url"
 
 local M = {}
+
+local BASE = "/ng/api/v2/secrets"
 
 local function unwrap(item) return item.secret or item end
 
@@ -12,43 +17,39 @@ local function unwrap(item) return item.secret or item end
 --- orgIdentifier, projectIdentifier, spec}. opts: org, project, type
 --- ("SecretText", "SecretFile", "SSHKey", ...), search, max_items.
 function M.list(opts)
-  opts = u.opts("secrets.list", opts)
-  local org, project = u.scope("secrets.list", opts)
-  return u.collect("/ng/api/v2/secrets", {query = u.scope_query(org, project,
-    {type = opts.type, searchTerm = opts.search}), max_items = opts.max_items}, unwrap)
+  opts = check.opts("secrets.list", opts)
+  local org, project = r.scope("secrets.list", opts)
+  return r.list(BASE, {query = r.query(org, project, {type = opts.type, searchTerm = opts.search}),
+    max_items = opts.max_items}, unwrap)
 end
 
 --- One secret (without its value).
 function M.get(id, opts)
-  u.need_string("secrets.get", "id", id)
-  opts = u.opts("secrets.get", opts, 2)
-  local org, project = u.scope("secrets.get", opts)
-  return unwrap(harness.get("/ng/api/v2/secrets/" .. u.seg(id),
-    {query = u.scope_query(org, project)}).data)
+  check.string("secrets.get", 1, id)
+  local org, project = r.scope("secrets.get", check.opts("secrets.get", opts, 2))
+  return r.get(BASE .. "/" .. url.escape(id), r.query(org, project), unwrap)
 end
 
 --- Creates a text secret: s = {identifier, value, name?, description?,
 --- tags?, secret_manager? (default "harnessSecretManager"), org?, project?}.
 function M.create(s)
-  if type(s) ~= "table" then u.argerror("secrets.create", "secret", "table expected, got " .. type(s)) end
-  u.need_string("secrets.create", "identifier", s.identifier)
-  u.need_string("secrets.create", "value", s.value)
-  local org, project = u.scope("secrets.create", s)
+  check.table("secrets.create", 1, s)
+  check.string("secrets.create", "identifier", s.identifier)
+  check.string("secrets.create", "value", s.value)
+  local org, project = r.scope("secrets.create", s)
   local body = {secret = {type = "SecretText", identifier = s.identifier,
     name = s.name or s.identifier, description = s.description, tags = s.tags,
     orgIdentifier = org, projectIdentifier = project,
     spec = {secretManagerIdentifier = s.secret_manager or "harnessSecretManager",
       valueType = "Inline", value = s.value}}}
-  return unwrap(harness.post("/ng/api/v2/secrets", {query = u.scope_query(org, project),
-    json = body}).data)
+  return unwrap(client.post(BASE, {query = r.query(org, project), json = body}).data)
 end
 
 --- Deletes a secret.
 function M.delete(id, opts)
-  u.need_string("secrets.delete", "id", id)
-  opts = u.opts("secrets.delete", opts, 2)
-  local org, project = u.scope("secrets.delete", opts)
-  harness.delete("/ng/api/v2/secrets/" .. u.seg(id), {query = u.scope_query(org, project)})
+  check.string("secrets.delete", 1, id)
+  local org, project = r.scope("secrets.delete", check.opts("secrets.delete", opts, 2))
+  client.delete(BASE .. "/" .. url.escape(id), {query = r.query(org, project)})
   return true
 end
 

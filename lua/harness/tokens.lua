@@ -2,24 +2,23 @@
 -- under an API key (apikey), which lives under a parent: a user (type
 -- "USER", parent = the user's uuid) or a service account (type
 -- "SERVICE_ACCOUNT", parent = its identifier).
-local u = require "harness._util"
+local check = require "harness.check"
+local client = require "harness.client"
+local config = require "harness.config"
+local host = require "hlua.host"
+local paging = require "harness.paging"
+local r = require "harness.resource"
+local url = require "harness.url"
+local json = require "harness.json"
 
 local M = {}
 
 local DAY_MS = 24 * 3600 * 1000
-local TYPES = {USER = true, SERVICE_ACCOUNT = true}
-
-local function check_type(fname, t)
-  if t ~= nil and not TYPES[t] then
-    u.argerror(fname, "type", "\"USER\" or \"SERVICE_ACCOUNT\" expected, got " .. tostring(t), 3)
-  end
-  return t
-end
 
 -- A token of the aggregate list, with its expiry beside its fields.
 local function unwrap(item)
   local t = item.token or item
-  t.expiryAt = u.value(item.expiryAt) or u.value(t.scheduledExpireTime) or u.value(t.validTo)
+  t.expiryAt = r.nonnull(item.expiryAt) or r.nonnull(t.scheduledExpireTime) or r.nonnull(t.validTo)
   return t
 end
 
@@ -28,9 +27,9 @@ end
 --- expiryAt (ms). opts: type, parent, apikey, search, max_items.
 --- Without them, every token of the account that the key may see.
 function M.list(opts)
-  opts = u.opts("tokens.list", opts)
-  check_type("tokens.list", opts.type)
-  return u.collect("/ng/api/token/aggregate", {
+  opts = check.opts("tokens.list", opts)
+  r.check_type("tokens.list", opts.type)
+  return r.list("/ng/api/token/aggregate", {
     query = {apiKeyType = opts.type, parentIdentifier = opts.parent,
       apiKeyIdentifier = opts.apikey, searchTerm = opts.search},
     max_items = opts.max_items}, unwrap)
@@ -39,25 +38,14 @@ end
 --- One token by identifier; opts as for list narrow it down when two
 --- API keys hold tokens of the same name.
 function M.get(id, opts)
-  u.need_string("tokens.get", "id", id)
-  opts = u.opts("tokens.get", opts, 2)
-  for t in harness.paginate("/ng/api/token/aggregate", {query = {apiKeyType = opts.type,
+  check.string("tokens.get", 1, id)
+  opts = check.opts("tokens.get", opts, 2)
+  for t in paging.paginate("/ng/api/token/aggregate", {query = {apiKeyType = opts.type,
       parentIdentifier = opts.parent, apiKeyIdentifier = opts.apikey, searchTerm = id}}) do
     if t.token.identifier == id then return unwrap(t) end
   end
-  error(harness._error{kind = "http", status = 404, code = "RESOURCE_NOT_FOUND",
+  error(host.error{kind = "http", status = 404, code = "RESOURCE_NOT_FOUND",
     message = "no token '" .. id .. "'"}, 2)
-end
-
--- Type and parent from opts, the current user's when not given.
-local function owner(fname, opts)
-  local typ = check_type(fname, opts.type) or "USER"
-  local parent = opts.parent
-  if parent == nil then
-    if typ ~= "USER" then u.argerror(fname, "parent", "the service account's identifier expected", 3) end
-    parent = harness.whoami().uuid
-  end
-  return typ, parent
 end
 
 --- Creates a token under an API key and returns the token string (shown
@@ -65,15 +53,15 @@ end
 --- parent? (default: the current user), valid_days? (default 30) or
 --- valid_to (ms), description?, tags?.
 function M.create(t)
-  if type(t) ~= "table" then u.argerror("tokens.create", "token", "table expected, got " .. type(t)) end
-  u.need_string("tokens.create", "identifier", t.identifier)
-  u.need_string("tokens.create", "apikey", t.apikey)
-  local typ, parent = owner("tokens.create", t)
-  local now = u.now_ms()
+  check.table("tokens.create", 1, t)
+  check.string("tokens.create", "identifier", t.identifier)
+  check.string("tokens.create", "apikey", t.apikey)
+  local typ, parent = r.owner("tokens.create", t)
+  local now = r.now_ms()
   local valid_to = t.valid_to or now + math.floor((t.valid_days or 30) * DAY_MS)
-  return harness.post("/ng/api/token", {json = {
+  return client.post("/ng/api/token", {json = {
     identifier = t.identifier, name = t.name or t.identifier, apiKeyIdentifier = t.apikey,
-    parentIdentifier = parent, apiKeyType = typ, accountIdentifier = harness.config().account,
+    parentIdentifier = parent, apiKeyType = typ, accountIdentifier = config.account(),
     validFrom = now, validTo = valid_to, description = t.description, tags = t.tags}}).data
 end
 
@@ -88,21 +76,21 @@ end
 --- working until opts.at (ms since the epoch; default now). opts: apikey,
 --- parent, type (looked up when not given), at.
 function M.rotate(id, opts)
-  u.need_string("tokens.rotate", "id", id)
-  opts = u.opts("tokens.rotate", opts, 2)
-  check_type("tokens.rotate", opts.type)
+  check.string("tokens.rotate", 1, id)
+  opts = check.opts("tokens.rotate", opts, 2)
+  r.check_type("tokens.rotate", opts.type)
   local where = locate(id, opts)
-  return harness.post("/ng/api/token/rotate/" .. u.seg(id), {query = {
+  return client.post("/ng/api/token/rotate/" .. url.escape(id), {query = {
     apiKeyType = where.type, parentIdentifier = where.parent, apiKeyIdentifier = where.apikey,
-    rotateTimestamp = math.floor(opts.at or u.now_ms())}}).data
+    rotateTimestamp = math.floor(opts.at or r.now_ms())}}).data
 end
 
 --- Deletes a token. opts as for rotate.
 function M.delete(id, opts)
-  u.need_string("tokens.delete", "id", id)
-  opts = u.opts("tokens.delete", opts, 2)
+  check.string("tokens.delete", 1, id)
+  opts = check.opts("tokens.delete", opts, 2)
   local where = locate(id, opts)
-  harness.delete("/ng/api/token/" .. u.seg(id), {query = {apiKeyType = where.type,
+  client.delete("/ng/api/token/" .. url.escape(id), {query = {apiKeyType = where.type,
     parentIdentifier = where.parent, apiKeyIdentifier = where.apikey}})
   return true
 end
@@ -112,17 +100,17 @@ end
 --- (negative once expired). opts: within_days, expired (also list those
 --- already expired, default false), type (only that kind).
 function M.expiring(opts)
-  opts = u.opts("tokens.expiring", opts)
+  opts = check.opts("tokens.expiring", opts)
   local days = opts.within_days or 30
   if type(days) ~= "number" or days < 0 then
-    u.argerror("tokens.expiring", "within_days", "non-negative number expected, got " .. tostring(days))
+    check.argerror("tokens.expiring", "within_days", "non-negative number expected, got " .. tostring(days))
   end
-  check_type("tokens.expiring", opts.type)
-  local now = u.now_ms()
+  r.check_type("tokens.expiring", opts.type)
+  local now = r.now_ms()
   local limit = now + days * DAY_MS
   local out = {}
   for _, typ in ipairs(opts.type and {opts.type} or {"USER", "SERVICE_ACCOUNT"}) do
-    for item in harness.paginate("/ng/api/token/aggregate", {query = {apiKeyType = typ}}) do
+    for item in paging.paginate("/ng/api/token/aggregate", {query = {apiKeyType = typ}}) do
       local t = unwrap(item)
       local at = t.expiryAt
       if at and at <= limit and (opts.expired or at > now) then
@@ -132,7 +120,7 @@ function M.expiring(opts)
     end
   end
   table.sort(out, function(a, b) return a.expiryAt < b.expiryAt end)
-  return harness.json.array(out)
+  return json.array(out)
 end
 
 return M

@@ -1,7 +1,7 @@
 ---@meta harness
 -- LuaLS annotations for the harness module and its Harness library. Never
 -- loaded at run time; point lua-language-server's workspace.library at
--- hlua's lua/ folder (see docs/sharing.md).
+-- hlua's lua/ folder (see README.md, "Sharing script libraries").
 
 ---@class harness.Error
 ---@field kind "http"|"transport"|"timeout"|"json"|"paging"|string

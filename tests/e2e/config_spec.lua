@@ -1,4 +1,4 @@
--- Configuration (contract §2): options, environment, profiles, the Harness
+-- Configuration: options, environment, profiles, the Harness
 -- CLI's login, the key's account, masking and warnings.
 local t = require "tests.support.http_helper"
 local h = require "tests.support.helper"
@@ -62,7 +62,7 @@ describe("configuration", function()
     local env = {HOME = home, XDG_CONFIG_HOME = home .. "/.config", HARNESS_ENDPOINT = false}
     local out, err, code = t.run([[
       harness.whoami()
-      print(harness.config().max_in_flight, require("harness.sched").max_in_flight)]], env)
+      print(harness.config().max_in_flight, require("harness.config").max_in_flight())]], env)
     assert.are.equal(0, code, err)
     assert.are.equal("2\t2\n", out)
     write(home .. "/.config/hlua/config.json", harness.json.encode({
@@ -97,7 +97,7 @@ describe("configuration", function()
   it("says how to set a key when there is none", function()
     local _, err, code = t.run('harness.get("/ng/api/user/currentUser")', {HARNESS_API_KEY = false})
     assert.are.equal(1, code)
-    assert.matches("^hlua: no Harness API key: set HARNESS_API_KEY", err)
+    assert.matches("^" .. h.prog .. ": no Harness API key: set HARNESS_API_KEY", err)
     assert.are.equal(1, select(2, err:gsub("\n", "")))
   end)
 

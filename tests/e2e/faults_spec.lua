@@ -1,6 +1,6 @@
 -- Faults injected into the sandbox that errors_spec and transport_spec do
 -- not cover yet, one test per fault with its expected outcome (the table
--- in docs/when-things-go-wrong.md). Already covered there: reset mid-body,
+-- in README.md, "When things go wrong"). Already covered there: reset mid-body,
 -- truncated body, HTML error pages, timeouts and slow bodies, a redirect
 -- to another origin from /_sandbox/redirect, TLS with the wrong CA, Ctrl-C.
 local h = require "tests.support.helper"
@@ -34,7 +34,7 @@ describe_sandbox("faults", function()
       sleep 3; curl -s -X DELETE %s >/dev/null ) & %s %s -e %s; rc=$?; wait; exit $rc]])
       :format(h.q(t.info.url .. "/_sandbox/stats"), h.q(t.info.url .. "/_sandbox/faults"),
         t.env({HARNESS_TRACE = "1"}), h.hlua,
-        h.q("local t0 = harness._clock() print(harness.whoami().email) print(harness._clock() - t0)"))
+        h.q("local t0 = require([[hlua.host]]).clock() print(harness.whoami().email) print(require([[hlua.host]]).clock() - t0)"))
     local out, err, code = h.sh(cmd)
     assert.equal(0, code, err)
     local email, secs = out:match("^(%S+)\n(%S+)\n$")
@@ -49,7 +49,7 @@ describe_sandbox("faults", function()
     local _, err, code, n = traced("harness.whoami()", {HARNESS_RETRIES = "2"})
     assert.equal(1, code)
     assert.equal(3, n)
-    assert.matches("^hlua: GET /ng/api/user/currentUser: 429 TOO_MANY_REQUESTS", last_line(err))
+    assert.matches("^" .. h.prog .. ": GET /ng/api/user/currentUser: 429 TOO_MANY_REQUESTS", last_line(err))
   end)
 
   it("503 then success: retried, the script never sees the 503", function()
@@ -65,11 +65,11 @@ describe_sandbox("faults", function()
     local _, err, code, n = traced('harness.get("/_sandbox/echo", {timeout = 0.3, retries = 1})')
     assert.equal(1, code)
     assert.equal(2, n)
-    assert.matches("^hlua: GET /_sandbox/echo: timed out", last_line(err))
+    assert.matches("^" .. h.prog .. ": GET /_sandbox/echo: timed out", last_line(err))
     _, err, code, n = traced('harness.post("/_sandbox/echo", {timeout = 0.3, retries = 1})')
     assert.equal(1, code)
     assert.equal(1, n) -- sent, so a POST is not sent again
-    assert.matches("^hlua: POST /_sandbox/echo: timed out", last_line(err))
+    assert.matches("^" .. h.prog .. ": POST /_sandbox/echo: timed out", last_line(err))
   end)
 
   it("a connection closed or reset without an answer: retried, then fine", function()
@@ -87,7 +87,7 @@ describe_sandbox("faults", function()
     t.fault({fault = "redirect_other_origin", status = 307, count = 0, path = "/_sandbox/echo"})
     local _, err, code = t.run('harness.post("/_sandbox/echo", {json = {secret = "body"}})')
     assert.equal(1, code)
-    assert.matches("^hlua: POST /_sandbox/echo: 307: redirect to http://127%.0%.0%.1:%d+/_sandbox/echo", last_line(err))
+    assert.matches("^" .. h.prog .. ": POST /_sandbox/echo: 307: redirect to http://127%.0%.0%.1:%d+/_sandbox/echo", last_line(err))
     local log = t.ctl("GET", "/_sandbox/other-origin/log")
     assert.equal(0, log.total)
     assert.is_nil(err:find(t.info.api_key, 1, true))

@@ -1,5 +1,5 @@
 -- harness.request and the verbs, end to end through build/hlua against the
--- sandbox (lua/harness/core.lua, src/http.c).
+-- sandbox (lua/harness/request.lua, response.lua, src/http.c).
 local t = require "tests.support.http_helper"
 
 describe("harness.request", function()
@@ -92,7 +92,7 @@ describe("harness.request", function()
   it("refuses misuse with a Lua error", function()
     local _, err, code = t.run('harness.request(5, "/x")')
     assert.are.equal(1, code)
-    assert.matches("bad argument #1 to 'request'", err)
+    assert.matches("bad argument #1 to 'harness.request'", err)
     _, err = t.run('harness.get("/x", {headers = {"X-A: 1\\r\\nX-B: 2"}})')
     assert.matches("line break", err)
   end)

@@ -1,4 +1,4 @@
--- The API key's secret never leaves hlua (contract §2, §4.2, §4.6): a broad
+-- The API key's secret never leaves hlua: a broad
 -- set of scripts (requests, errors, retries, config(), -p, the REPL, every
 -- trace level, logging) runs with HARNESS_TRACE=2 and a known key; every
 -- byte they write to stdout, stderr and files (a fresh HOME, XDG dirs and

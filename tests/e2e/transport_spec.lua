@@ -1,4 +1,4 @@
--- Where the key may go, TLS, redirects and the trace (contract §4.2, §4.6).
+-- Where the key may go, TLS, redirects and the trace.
 local t = require "tests.support.http_helper"
 
 describe("transport", function()

@@ -6,8 +6,8 @@
 --   4 the key file (any other path)       5 HARNESS_API_KEY
 --   6 HARNESS_PROFILE   7 HARNESS_ENDPOINT   8 HARNESS_ACCOUNT_ID
 --   9 HARNESS_API_KEY_FILE   10 HARNESS_RETRIES / HARNESS_TIMEOUT / HARNESS_MAX_SIZE
--- Files and variables are faked inside the Lua state (io.open, os.getenv,
--- hlua_http.mode), so nothing outside is read. Invariants: resolution
+-- The configuration reads this made-up world (config.use_world): nothing
+-- outside is read. Invariants: resolution
 -- either succeeds with well-typed settings or raises a harness.Error of
 -- kind "config" (never a Lua error from inside config.lua), the same
 -- one every time; the key never shows in config(), in errors or in
@@ -38,23 +38,22 @@ return function(data)
   end
 
   local warnings = {}
-  os.getenv = function(name) return env[name] end -- luacheck: ignore
-  io.open = function(path) -- luacheck: ignore
-    assert(type(path) == "string", "io.open of a " .. type(path))
-    local s = content(path)
-    if s == nil then return nil, path .. ": No such file or directory" end
-    return {read = function() return s end, close = function() end}
-  end
-  io.stderr = {write = function(self, ...) -- luacheck: ignore
-    for _, x in ipairs({...}) do warnings[#warnings + 1] = tostring(x) end
-    return self
-  end}
-  package.loaded.hlua_http = {mode = function(path)
-    assert(type(path) == "string", "mode of a " .. type(path))
-    return modes % 2 == 0 and 384 or 420
-  end}
-
   local config = require "harness.config"
+  config.use_world{
+    getenv = function(name) return env[name] end,
+    read_file = function(path)
+      assert(type(path) == "string", "read_file of a " .. type(path))
+      local s = content(path)
+      if s == nil then return nil, path .. ": No such file or directory" end
+      return s
+    end,
+    file_mode = function(path)
+      assert(type(path) == "string", "mode of a " .. type(path))
+      return modes % 2 == 0 and 384 or 420
+    end,
+    cli = function() return {} end,
+    warn = function(line) warnings[#warnings + 1] = line end,
+  }
   local ok, s = pcall(config.settings)
   local function check_error(e)
     assert(harness.is_error(e) and e.kind == "config",
@@ -72,7 +71,7 @@ return function(data)
     local v = s[name]
     assert(v == nil or type(v) == "string", name .. " is a " .. type(v))
   end
-  assert(type(s.endpoint) == "string" and config.parse_url(s.endpoint), "endpoint not http(s)")
+  assert(type(s.endpoint) == "string" and require("harness.url").parse(s.endpoint), "endpoint not http(s)")
   for _, name in ipairs({"retries", "timeout", "connect_timeout", "max_size", "trace"}) do
     assert(type(s[name]) == "number", name .. " is a " .. type(s[name]))
   end

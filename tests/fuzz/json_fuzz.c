@@ -8,7 +8,7 @@
 ** - cJSON serves as the cross-check: it is looser than we are, so every
 **   document we accept it must accept too (except numbers longer than its
 **   63-byte number buffer).
-** Linked with src/json.c and tests/support/json_module.c (stand-in error helpers).
+** Linked with src/json.c and src/errors.c (harness.Error), nothing else.
 */
 #include <stdint.h>
 #include <stdlib.h>

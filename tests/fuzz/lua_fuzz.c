@@ -1,22 +1,21 @@
 /*
 ** lua_fuzz.c: libFuzzer host for the fuzz targets of hlua's Lua library
 ** (make fuzz). Built once per target with -DTARGET="name": for every
-** input it makes a fresh lua_State with hlua's own pieces (module.c's
-** harness table and errors, json.c, lua/harness/ found through the
-** checkout as build/hlua finds it), loads tests/fuzz/<name>_fuzz.lua and
+** input it makes a fresh lua_State with hlua's own host (the harness
+** table, errors, json, the searcher that finds lua/harness/ in the
+** checkout as build/hlua does), loads tests/fuzz/<name>_fuzz.lua and
 ** calls the function it returns with the input as a string. That driver
-** fakes the outside world (files, environment, the HTTP client, the
-** clock), runs the library code and raises when an invariant breaks; any
-** error out of it aborts, which libFuzzer reports as a crash.
+** hands the library a made-up world (configuration, transport), runs the
+** library code and raises when an invariant breaks; any error out of it
+** aborts, which libFuzzer reports as a crash.
 **
 ** libFuzzer sees only the coverage of C compiled with -fsanitize=fuzzer,
 ** and liblua5.4 is not: a line hook feeds the Lua edges (previous line,
 ** this line, chunk) into libFuzzer's extra counters, so that inputs
 ** reaching new Lua code are kept in the corpus.
 **
-** With -DWITH_HTTP the target also gets _fuzz.parse_head(raw) -> status,
-** headers: src/http.c's own header parser (static there, hence the
-** #include) on a raw header block, as libcurl would hand it over.
+** With -DWITH_HTTP the HTTP module (src/http.c, linked in) is preloaded as
+** hlua_http, for its header parser (parse_head).
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +29,7 @@
 #include "hlua.h"
 
 #ifdef WITH_HTTP
-#include "../../src/http.c"
+int luaopen_hlua_http(lua_State *L);
 #endif
 
 #ifndef TARGET
@@ -41,9 +40,6 @@
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* main.c's, which the fuzzer does not link: Ctrl-C never comes. */
-int hlua_interrupted(void) { return 0; }
 
 /* {===== Lua coverage for libFuzzer ===== */
 
@@ -68,27 +64,6 @@ static void line_hook(lua_State *L, lua_Debug *ar) {
 
 /* }===== */
 
-#ifdef WITH_HTTP
-/* _fuzz.parse_head(raw) -> status (0 when none), headers: the header lines
-** go through http.c's push_headers exactly as a transfer's would. */
-static int parse_head(lua_State *L) {
-  size_t n;
-  const char *raw = luaL_checklstring(L, 1, &n);
-  Transfer t;
-  long status = 0;
-  memset(&t, 0, sizeof t);
-  t.head = (char *)raw;
-  t.hlen = n;
-  if (n >= 12 && memcmp(raw, "HTTP/", 5) == 0) {
-    const char *sp = memchr(raw, ' ', n);
-    if (sp && sp + 4 <= raw + n) status = strtol(sp + 1, NULL, 10);
-  }
-  lua_pushinteger(L, status);
-  push_headers(L, &t);
-  return 2;
-}
-#endif
-
 /* Runs the driver on the input: loads it, calls it protected. */
 static int run_driver(lua_State *L, const uint8_t *data, size_t size) {
   int status = luaL_loadfile(L, DRIVER_DIR "/" TARGET "_fuzz.lua");
@@ -109,13 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_newtable(L); /* no command-line options */
   lua_setfield(L, -2, "hlua.cli");
   lua_pop(L, 1);
-  hlua_open_harness(L, NULL, 1);
-  lua_newtable(L);
+  hlua_open_paths(L, NULL, 1);
+  hlua_open_harness(L);
 #ifdef WITH_HTTP
-  lua_pushcfunction(L, parse_head);
-  lua_setfield(L, -2, "parse_head");
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_hlua_http);
+  lua_setfield(L, -2, "hlua_http");
+  lua_pop(L, 1);
 #endif
-  lua_setglobal(L, "_fuzz");
   prev_site = 0;
   lua_sethook(L, line_hook, LUA_MASKLINE, 0);
   status = run_driver(L, data, size);

@@ -10,10 +10,11 @@ local function both(args, stdin, env)
   env = CLEAN .. " " .. (env or "")
   local lo, le, lc = h.sh(env .. " lua5.4 " .. args, stdin)
   local ho, he, hc = h.sh(env .. " " .. h.hlua .. " " .. args, stdin)
-  -- lua names itself after argv[0]; hlua always says hlua.
-  lo = lo:gsub("lua5%.4", "hlua")
-  le = le:gsub("lua5%.4", "hlua")
-  ho = ho:gsub(h.bin:gsub("%p", "%%%0"), "hlua") -- arg[-1] is argv[0]
+  -- both name themselves after argv[0] (in messages, and arg[-1])
+  lo = lo:gsub("lua5%.4", "PROG")
+  le = le:gsub("lua5%.4", "PROG")
+  ho = ho:gsub(h.prog, "PROG")
+  he = he:gsub(h.prog, "PROG")
   return {lo, le, lc}, {ho, he, hc}
 end
 
@@ -72,6 +73,17 @@ local cases = {
   {"-e 'print(require(\"lfs\")._VERSION)'"},
   {"-l lpeg -e 'print(lpeg.match(lpeg.C(lpeg.R(\"az\")^1), \"hello world\"))'"},
   {"-e 'print(require(\"cjson\").encode({1, 2}))'"},
+  -- require's paths are lua's own: hlua finds its library with a searcher
+  {"-e 'print(package.path)'"},
+  {"-e 'print(package.cpath)'"},
+  {"-e 'print(package.path, package.cpath)'", nil, "LUA_PATH='a;;b' LUA_CPATH=xuxu"},
+  {"-e 'print(package.path)'", nil, "LUA_PATH_5_4=y LUA_PATH=x"},
+  {"-E -e 'print(package.path)'", nil, "LUA_PATH=xxx"},
+  -- the REPL prints through the global print, as lua's does
+  {"-e 'print=nil' -i", "10\n"},
+  {"-i", "x = setmetatable({}, {__tostring = function() return 'shown' end})\nx\n"},
+  -- error objects with __tostring, and the program name in messages
+  {"-e 'error(setmetatable({}, {__tostring = function() return \"obj\" end}))'"},
 }
 
 describe("hlua as lua5.4", function()
@@ -90,7 +102,7 @@ describe("hlua where it differs from lua5.4 on purpose", function()
   it("exits 1 when a script piped on stdin fails (lua5.4 exits 0)", function()
     local out, err, code = h.run("", "error('piped error')")
     assert.are.equal("", out)
-    assert.matches("^hlua: stdin:1: piped error\n", err)
+    assert.matches("^" .. h.prog .. ": stdin:1: piped error\n", err)
     assert.are.equal(1, code)
   end)
 end)
@@ -111,13 +123,13 @@ describe("hlua's own options", function()
   it("-p reports errors like -e and exits 1", function()
     local out, err, code = h.run("-p 'nosuch.field'")
     assert.are.equal("", out)
-    assert.matches("^hlua: %(command line%):1: attempt to index a nil value %(global 'nosuch'%)", err)
+    assert.matches("^" .. h.prog .. ": %(command line%):1: attempt to index a nil value %(global 'nosuch'%)", err)
     assert.are.equal(1, code)
   end)
 
   it("-p without an expression is a usage error", function()
     local _, err, code = h.run("-p")
-    assert.matches("^hlua: '%-p' needs argument\nusage: hlua", err)
+    assert.matches("^" .. h.prog .. ": '%-p' needs argument\nusage: " .. h.prog, err)
     assert.are.equal(1, code)
   end)
 
@@ -152,13 +164,13 @@ describe("hlua's own options", function()
 
   it("a value option without its value is a usage error", function()
     local _, err, code = h.run("--endpoint")
-    assert.matches("^hlua: '%-%-endpoint' needs argument\n", err)
+    assert.matches("^" .. h.prog .. ": '%-%-endpoint' needs argument\n", err)
     assert.are.equal(1, code)
   end)
 
   it("never takes the API key as an option", function()
     local _, err, code = h.run("--api-key x -e ''")
-    assert.matches("^hlua: unrecognized option '%-%-api%-key'", err)
+    assert.matches("^" .. h.prog .. ": unrecognized option '%-%-api%-key'", err)
     assert.are.equal(1, code)
   end)
 

@@ -30,25 +30,58 @@ describe("the harness module", function()
     assert.are.equal("nil\tnil\tnil\n", out)
   end)
 
-  it("loads a sub-library from lua/harness/<name>.lua on first access", function()
+  it("declares its names: internals are not part of it", function()
+    local out, err = h.run([[-e 'print(harness.core, harness._util, harness.sched, harness._clock,
+      harness._error, harness._http_client, type(harness.pipelines), type(harness.paginate))']])
+    assert.are.equal("", err)
+    assert.are.equal("nil\tnil\tnil\tnil\tnil\tnil\ttable\tfunction\n", out)
+  end)
+
+  it("takes harness.* modules only from hlua's library, never from a script's folder", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir .. "/harness"))
-    local f = assert(io.open(dir .. "/harness/greeting.lua", "w"))
-    f:write('return {text = "hi from a sub-library"}\n')
-    f:close()
-    local out, err = h.run([[-e 'print(harness.greeting.text, package.loaded["harness.greeting"] == harness.greeting)']],
-      nil, "HLUA_PATH=" .. h.q(dir .. "/?.lua"))
+    local function write(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "w"))
+      f:write(text)
+      f:close()
+    end
+    write("harness/orgs.lua", 'return {list = function() return "shadowed" end}\n')
+    write("harness/greeting.lua", 'return {text = "hi"}\n')
+    write("script.lua", [[
+      print(harness.orgs.list == require("harness.orgs").list, harness.orgs.list ~= nil)
+      print(harness.greeting)
+      print(pcall(require, "harness.greeting"))
+    ]])
+    local out, err = h.run(h.q(dir .. "/script.lua"), nil, "HLUA_PATH=" .. h.q(dir .. "/?.lua"))
     os.execute("rm -rf " .. dir)
     assert.are.equal("", err)
-    assert.are.equal("hi from a sub-library\ttrue\n", out)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal("true\ttrue", lines[1])
+    assert.are.equal("nil", lines[2])
+    assert.matches("^false\tmodule 'harness.greeting' not found: harness.%* modules come only from hlua's library", lines[3])
+    assert.not_matches("shadowed", out)
+  end)
+end)
+
+describe("the HTTP module", function()
+  it("needs nothing of the executable and loads in stock lua5.4", function()
+    local dir = h.bin:match("^(.*)/[^/]*$") or "."
+    local out, err, code = h.sh("lua5.4 -e " .. h.q("package.cpath = '" .. dir .. "/?.so;' .. package.cpath " ..
+      "local m = require 'hlua_http' print(type(m.client), m.parse_head('HTTP/1.1 204 x\\r\\nA: b\\r\\n'))"))
+    assert.equal(0, code, err)
+    assert.matches("^function\t204\ttable", out)
+    local undefined = h.sh("nm -D --undefined-only " .. h.q(dir .. "/hlua_http.so") ..
+      " | grep -v -e ' curl_' -e ' lua_' -e ' luaL_' -e GLIBC -e ' w '")
+    assert.equal("", undefined)
   end)
 end)
 
 describe("harness.Error", function()
   it("prints as one line with method, path, status, code, message and correlation id", function()
     local out = h.run([[-e '
-      local e = harness._error{kind = "http", method = "GET", path = "/ng/api/projects/x",
+      local e = require("hlua.host").error{kind = "http", method = "GET", path = "/ng/api/projects/x",
         status = 404, code = "RESOURCE_NOT_FOUND", message = "Project x\nnot found",
         correlation_id = "1b2c3d4e-0000"}
       print(tostring(e))']])
@@ -57,16 +90,16 @@ describe("harness.Error", function()
 
   it("is recognised by is_error, and look-alikes are not", function()
     local out = h.run([[-e '
-      local e = harness._error{kind = "json", message = "bad"}
+      local e = require("hlua.host").error{kind = "json", message = "bad"}
       local fake = setmetatable({kind = "json"}, {__tostring = function() return "x" end})
       print(harness.is_error(e), harness.is_error(fake), harness.is_error("s"), harness.is_error(nil), getmetatable(e))']])
     assert.are.equal("true\tfalse\tfalse\tfalse\tharness.Error\n", out)
   end)
 
   it("ends a script with its one line on stderr and exit code 1 when uncaught", function()
-    local out, err, code = h.run([[-e 'error(harness._error{kind = "http", method = "POST", path = "/x", status = 500, message = "boom"})']])
+    local out, err, code = h.run([[-e 'error(require("hlua.host").error{kind = "http", method = "POST", path = "/x", status = 500, message = "boom"})']])
     assert.are.equal("", out)
-    assert.are.equal("hlua: POST /x: 500: boom\n", err)
+    assert.are.equal(h.bin .. ": POST /x: 500: boom\n", err)
     assert.are.equal(1, code)
   end)
 end)
@@ -78,14 +111,14 @@ describe("harness.print", function()
   end)
 end)
 
-describe("harness._sleep and harness._clock", function()
+describe("the host's sleep and clock", function()
   it("sleep for the time asked on a monotonic clock", function()
-    local out = h.run([[-e 'local t = harness._clock(); print(harness._sleep(0.05)); local d = harness._clock() - t; print(d >= 0.05 and d < 1)']])
+    local out = h.run([[-e 'local t = require("hlua.host").clock(); print(require("hlua.host").sleep(0.05)); local d = require("hlua.host").clock() - t; print(d >= 0.05 and d < 1)']])
     assert.are.equal("true\ntrue\n", out)
   end)
 
   it("a sleep ends at once on Ctrl-C and the script exits 130", function()
-    local out, err, code = h.interrupt(h.hlua .. [[ -e 'io.stderr:write("sleeping\n") harness._sleep(20)']],
+    local out, err, code = h.interrupt(h.hlua .. [[ -e 'io.stderr:write("sleeping\n") require("hlua.host").sleep(20)']],
       "sleeping", 0.1)
     assert.are.equal("", out)
     assert.matches("interrupted", err)

@@ -85,7 +85,7 @@ print(lib.where, lib.util.shout("ok"))
       assert.is_truthy(io.open(root .. f), f .. " installed")
     end
     out, err, rc = h.sh("cd / && " .. q(root .. "/bin/hlua") ..
-      [[ -e 'print(package.searchpath("harness.pipelines", package.path))' -e 'print(type(harness.paginate), type(harness.args))']])
+      [[ -e 'print((debug.getinfo(harness.pipelines.list, "S").source:sub(2)))' -e 'print(type(harness.paginate), type(harness.args))']])
     assert.equal(0, rc, err)
     assert.equal(root .. "/share/hlua/lua/harness/pipelines.lua\nfunction\ttable\n", out)
     out, err, rc = h.sh("cd / && " .. q(root .. "/bin/hlua") .. " " .. q(root .. "/share/hlua/scripts/whoami.lua") .. " --help")

@@ -6,6 +6,9 @@ local M = {}
 -- a test starts runs inside $HLUA_WRAPPER.
 M.bin = os.getenv("HLUA") or "build/hlua"
 M.hlua = os.getenv("HLUA_WRAPPER") and (os.getenv("HLUA_WRAPPER") .. " " .. M.bin) or M.bin
+-- A Lua pattern for the program name that starts hlua's error messages:
+-- as in lua.c, argv[0] as invoked ("hlua" when run from PATH).
+M.prog = M.bin:gsub("%p", "%%%0")
 
 -- Under a wrapper (valgrind) hlua runs tens of times slower: time limits in
 -- the specs stretch by M.slow, and its memory use measures the wrapper.

@@ -157,7 +157,7 @@ describe("paging logic", function()
   end)
 
   it("passes a transport error on", function()
-    local e = harness._error{kind = "transport", message = "connection refused"}
+    local e = require("hlua.host").error{kind = "transport", message = "connection refused"}
     local request = function() return nil, e end
     local ok, err = pcall(paging.collect, paging.paginate_with(request, "/ng/api/x"))
     assert.is_false(ok)

@@ -2,7 +2,7 @@
 -- transfers over a fake client (the real one is in concurrency_spec.lua).
 local h = require("tests.support.helper")
 local sched = require("harness.sched")
-local clock = harness._clock
+local clock = require("hlua.host").clock
 
 -- A client that finishes each request after req.latency seconds (or the
 -- default), counting how many are in flight at once.
@@ -29,7 +29,7 @@ local function fake_client(latency)
         end
       end
       if #done > 0 or now >= deadline then return done end
-      harness._sleep(math.min(0.002, deadline - now))
+      require("hlua.host").sleep(math.min(0.002, deadline - now))
     end
   end
   function c:cancel(id)
@@ -110,7 +110,7 @@ describe("harness.spawn and task:wait", function()
   end)
 
   it("re-raises the task's error as it is", function()
-    local e = harness._error({kind = "http", status = 404, message = "nope"})
+    local e = require("hlua.host").error({kind = "http", status = 404, message = "nope"})
     local t = harness.spawn(function() harness.sleep(0.01) error(e) end)
     local ok, got = pcall(t.wait, t)
     assert.is_false(ok)
@@ -185,7 +185,7 @@ describe("harness.spawn and task:wait", function()
 
   it("checks its arguments", function()
     assert.has_error(function() harness.spawn(42) end,
-      "bad argument #1 to 'spawn' (function expected, got number)")
+      "bad argument #1 to 'harness.spawn' (function expected, got number)")
     assert.has_error(function() harness.sleep("x") end)
     assert.has_error(function() harness.map({1}, print, {concurrency = 0}) end)
   end)
@@ -341,12 +341,20 @@ describe("harness.map", function()
   end)
 
   it("formats the progress line", function()
-    assert.equal("[############............] 50/100  50%  25.0/s  ETA 00:02",
-      sched._progress_line(50, 100, 2))
-    assert.equal("[........................] 0/10   0%  0.0/s  ETA --:--",
-      sched._progress_line(0, 10, 0))
+    local fmt = require "harness.fmt"
+    assert.equal("[############............] 50/100  50%  25.0/s  ETA 2s",
+      fmt.progress(50, 100, 2))
+    assert.equal("[........................] 0/10   0%  0.0/s  ETA --",
+      fmt.progress(0, 10, 0))
   end)
 end)
+
+-- Runs transfers over the fake client c (the real one is put back after).
+local function using(c)
+  local prev = sched.use_client(c)
+  finally(function() sched.use_client(prev) end)
+  return c
+end
 
 describe("sched.transfer", function()
   local saved
@@ -354,18 +362,18 @@ describe("sched.transfer", function()
   after_each(function() sched.max_in_flight = saved end)
 
   it("waits in the main script and in tasks", function()
-    local c = fake_client(0.02)
-    assert.equal("main", sched.transfer(c, {body = "main"}).body)
-    local r = harness.map({"a", "b", "c"}, function(x) return sched.transfer(c, {body = x}).body end)
+    local c = using(fake_client(0.02))
+    assert.equal("main", sched.transfer({body = "main"}).body)
+    local r = harness.map({"a", "b", "c"}, function(x) return sched.transfer({body = x}).body end)
     assert.same({"a", "b", "c"}, r)
   end)
 
   it("runs transfers of different tasks at once", function()
-    local c = fake_client(0.1)
+    local c = using(fake_client(0.1))
     local list = {}
     for i = 1, 40 do list[i] = i end
     local t = elapsed(function()
-      harness.map(list, function() return sched.transfer(c, {}) end, {concurrency = 8})
+      harness.map(list, function() return sched.transfer({}) end, {concurrency = 8})
     end)
     assert.equal(8, c.max)
     assert.is_true(t < 2.0, "took " .. t) -- sequential would be 4 s
@@ -373,10 +381,10 @@ describe("sched.transfer", function()
 
   it("never has more than max_in_flight transfers in flight", function()
     sched.max_in_flight = 3
-    local c = fake_client(0.01)
+    local c = using(fake_client(0.01))
     local ts = {}
-    for i = 1, 20 do ts[i] = harness.spawn(sched.transfer, c, {body = i}) end
-    assert.equal(5, sched.transfer(c, {body = 5}).body) -- main queues too
+    for i = 1, 20 do ts[i] = harness.spawn(sched.transfer, {body = i}) end
+    assert.equal(5, sched.transfer({body = 5}).body) -- main queues too
     for i = 1, 20 do assert.equal(i, ts[i]:wait().body) end
     assert.equal(3, c.max)
     assert.equal(21, c.started)
@@ -389,21 +397,22 @@ describe("sched.transfer", function()
 
   it("cancels the transfer of a cancelled task and frees its slot", function()
     sched.max_in_flight = 1
-    local c = fake_client(5)
-    local t = harness.spawn(sched.transfer, c, {})
+    local c = using(fake_client(5))
+    local t = harness.spawn(sched.transfer, {})
     harness.sleep(0.01)
     t:cancel()
     assert.same({1}, c.cancelled)
     c.live = {}
-    assert.equal("next", sched.transfer(fake_client(0.01), {body = "next"}).body)
+    sched.use_client(fake_client(0.01)) -- the finally above puts the real one back
+    assert.equal("next", sched.transfer({body = "next"}).body)
     assert.equal(0, sched._stats().in_flight)
   end)
 
   it("takes back a slot handed to a task cancelled before it ran", function()
     sched.max_in_flight = 1
-    local c = fake_client(5)
-    local a = harness.spawn(sched.transfer, c, {})
-    local b = harness.spawn(sched.transfer, c, {})
+    local c = using(fake_client(5))
+    local a = harness.spawn(sched.transfer, {})
+    local b = harness.spawn(sched.transfer, {})
     harness.sleep(0.01) -- a in flight, b waiting for a slot
     assert.equal(1, sched._stats().in_flight)
     a:cancel() -- its slot goes to b
@@ -413,8 +422,8 @@ describe("sched.transfer", function()
   end)
 
   it("frees the slot when start raises", function()
-    local c = fake_client(0.01)
-    assert.has_error(function() sched.transfer(c, {bad = true}) end, "bad request")
+    local c = using(fake_client(0.01))
+    assert.has_error(function() sched.transfer({bad = true}) end, "bad request")
     assert.equal(0, sched._stats().in_flight)
   end)
 

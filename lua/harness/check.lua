@@ -1,0 +1,56 @@
+-- harness.check: argument checks for the public functions, so that every
+-- misuse reads the same way:
+--   bad argument #1 to 'harness.spawn' (function expected, got number)
+--   bad argument 'org' to 'harness.pipelines.list' (no org: ...)
+-- A position names a positional argument, a string names an option (a
+-- field of an options table). The error is raised at the caller of the
+-- public function: 'level' counts the functions between the public one and
+-- the check (0 when the public function calls the check itself).
+local M = {}
+
+-- The "got ..." part of a message.
+local function got(v)
+  if v == "" then return "got an empty string" end
+  return "got " .. type(v)
+end
+M.got = got
+
+--- Raises "bad argument <arg> to 'harness.<fname>' (<what>)".
+function M.argerror(fname, arg, what, level)
+  local which = math.type(arg) == "integer" and ("#" .. arg) or ("'" .. tostring(arg) .. "'")
+  error(("bad argument %s to 'harness.%s' (%s)"):format(which, fname, what), (level or 0) + 3)
+end
+
+--- Checks that v is a non-empty string; returns it.
+function M.string(fname, arg, v, level)
+  if type(v) ~= "string" or v == "" then
+    M.argerror(fname, arg, "non-empty string expected, " .. got(v), (level or 0) + 1)
+  end
+  return v
+end
+
+--- Checks that v is callable (a function, or a table with __call).
+function M.callable(fname, arg, v, level)
+  local mt = getmetatable(v)
+  if type(v) ~= "function" and not (type(mt) == "table" and mt.__call) then
+    M.argerror(fname, arg, "function expected, " .. got(v), (level or 0) + 1)
+  end
+  return v
+end
+
+--- Checks that v is a table; returns it.
+function M.table(fname, arg, v, level)
+  if type(v) ~= "table" then M.argerror(fname, arg, "table expected, " .. got(v), (level or 0) + 1) end
+  return v
+end
+
+--- Checks an options argument: nil (then {} is returned) or a table.
+function M.opts(fname, opts, pos, level)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    M.argerror(fname, pos or 1, "table of options expected, " .. got(opts), (level or 0) + 1)
+  end
+  return opts
+end
+
+return M
