@@ -1243,8 +1243,8 @@ def list_features(ctx):
     content = [_feature(f, proj, env) for f in items[page * size:(page + 1) * size]]
     return Response(200, dumps({"features": content, "itemCount": len(items),
                                 "pageCount": math.ceil(len(items) / size),
-                                "pageIndex": page, "pageNumber": page, "pageSize": size,
-                                "version": 1}), JSON)
+                                "pageIndex": page, "pageSize": size,
+                                "version": ctx.state.flag_versions[(org, proj)]}), JSON)
 
 
 @route("GET", "/cf/admin/features/{id}")
@@ -1294,6 +1294,7 @@ def patch_feature(ctx):
             else:
                 raise ApiError(400, "INVALID_REQUEST", "unknown instruction kind %r" % kind)
         f["modifiedAt"] = _ms()
+        ctx.state.flag_versions[(org, proj)] += 1
     ctx.state.add_audit("FEATURE_FLAG", f["identifier"], "UPDATE", "CF", org, proj,
                         ctx.principal())
     return Response(200, dumps(_feature(f, proj, env)), JSON)

@@ -15,7 +15,8 @@ from . import yamlgen
 ACCOUNT = "kmpySmUISimoRrJL6NL73w"
 ACCOUNT_NAME = "Acme Robotics"
 OTHER_ACCOUNT = "Xq8e2Lt0Rk6vUo7pW3sNbA"
-ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ALNUM = LETTERS + "0123456789"
 B64 = ALNUM + "-_"
 DAY_MS = 86400 * 1000
 BIG_PROJECT = ("default", "big")
@@ -131,7 +132,7 @@ CONNECTORS = [
     (None, None, "docker_hub", "Docker Hub", "DockerRegistry"),
     (None, None, "aws_prod", "AWS Production", "Aws"),
     (None, None, "vault_prod", "HashiCorp Vault", "Vault"),
-    (None, None, "harness_secret_manager", "Harness Built-in Secret Manager", "GcpKms"),
+    (None, None, "harnessSecretManager", "Harness Built-in Secret Manager", "GcpKms"),
     ("default", "default_project", "k8s_dev", "Kubernetes dev cluster", "K8sCluster"),
     ("payments", "checkout", "k8s_prod", "Kubernetes prod cluster", "K8sCluster"),
     ("payments", "checkout", "k8s_staging", "Kubernetes staging cluster", "K8sCluster"),
@@ -169,6 +170,7 @@ class State:
         ids = Ids(seed)
         self.ids = ids
         self.exec_rng = random.Random(seed + 1)
+        self.rotate_rng = random.Random()
         t0 = now_ms()
         self.t0 = t0
         base = t0 - 400 * DAY_MS
@@ -410,19 +412,22 @@ class State:
             return t, None
 
     def rotate_token(self, t, rotate_ts):
-        """The old token keeps working until rotate_ts; a new token takes over
-        its identifier. Returns the new token."""
+        """The old token keeps working until rotate_ts and, as in Harness, is
+        renamed rotated_<15 random letters>; a new token takes over its
+        identifier. Returns the new token."""
         with self.lock:
             now = now_ms()
+            ident = t["identifier"]
             t["rotateUntil"] = rotate_ts
             t["scheduledExpireTime"] = rotate_ts
-            t["identifier"] = "%s_rotated_%d" % (t["identifier"], now)
+            t["identifier"] = "rotated_" + "".join(self.rotate_rng.choice(LETTERS)
+                                                   for _ in range(15))
             t["lastModifiedAt"] = now
             span = max(t["validTo"] - t["validFrom"], DAY_MS)
             new = self._new_token(t["accountIdentifier"], t["apiKeyType"],
-                                  t["parentIdentifier"], t["apiKeyIdentifier"],
-                                  t["identifier"].split("_rotated_")[0], t["name"], now,
-                                  now + span, self.ids.hex24(), listed=t["listed"])
+                                  t["parentIdentifier"], t["apiKeyIdentifier"], ident,
+                                  t["name"], now, now + span, self.ids.hex24(),
+                                  listed=t["listed"])
             new["description"] = t["description"]
             new["tags"] = dict(t["tags"])
             return new
@@ -455,7 +460,7 @@ class State:
                            "testedAt": t0 - 3600000, "lastTestedAt": t0 - 3600000,
                            "lastConnectedAt": t0 - 3600000},
                 "activityDetails": {"lastActivityTime": t0 - 7200000},
-                "harnessManaged": ident == "harness_secret_manager",
+                "harnessManaged": ident == "harnessSecretManager",
                 "gitDetails": {"objectId": None, "branch": None, "repoIdentifier": None,
                                "rootFolder": None, "filePath": None, "repoName": None,
                                "commitId": None, "fileUrl": None, "repoUrl": None},
@@ -465,6 +470,7 @@ class State:
     def _seed_flags(self, base):
         self.environments = {}
         self.flags = {}
+        self.flag_versions = {}
         rng = random.Random(5)
         for org, proj in FLAG_PROJECTS:
             self.environments[(org, proj)] = [e for e, _ in ENVIRONMENTS]
@@ -486,6 +492,7 @@ class State:
                             for env, _ in ENVIRONMENTS},
                 }
             self.flags[(org, proj)] = table
+            self.flag_versions[(org, proj)] = 1
 
     def _seed_audits(self, t0):
         rng = random.Random(9)

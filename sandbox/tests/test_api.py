@@ -253,8 +253,9 @@ class ShapesTest(SandboxTestCase):
             status, headers, data = self.sb.request("GET", "/cf/admin/features",
                                                     query=dict(q, pageNumber=page))
             d = json.loads(data)
-            for k in ("features", "itemCount", "pageCount", "pageNumber", "pageSize"):
-                self.assertIn(k, d)
+            self.assertEqual(set(d), {"features", "itemCount", "pageCount", "pageIndex",
+                                      "pageSize", "version"})
+            self.assertEqual((d["pageIndex"], d["pageSize"]), (page, 5))
             seen += [f["identifier"] for f in d["features"]]
             page += 1
             if page >= d["pageCount"]:
@@ -419,7 +420,9 @@ class StateTest(SandboxTestCase):
         listed = self.sb.ok("GET", "/ng/api/token/aggregate", query=scope)["data"]["content"]
         idents = [t["token"]["identifier"] for t in listed]
         self.assertIn("rot", idents)
-        self.assertTrue(any(i.startswith("rot_rotated_") for i in idents))
+        rotated = [i for i in idents if i != "rot" and i.startswith("rotated_")]
+        self.assertEqual(len(rotated), 1, idents)
+        self.assertRegex(rotated[0], r"^rotated_[A-Za-z]{15}$")
         time.sleep(1.6)
         status, body = self.sb.json("GET", "/ng/api/user/currentUser", key=old)
         self.assertEqual(status, 401)
