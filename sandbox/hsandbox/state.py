@@ -288,11 +288,12 @@ class State:
             self.last_exec[key] = e
         return e
 
-    def run_pipeline(self, p, inputs, user):
+    def run_pipeline(self, p, inputs, user, module_type=None):
         with self.lock:
             outcome = "Failed" if "fail" in p["identifier"] else "Success"
-            return self._add_execution(p, now_ms(), self.execution_seconds, outcome,
-                                       inputs, user)
+            e = self._add_execution(p, now_ms(), self.execution_seconds, outcome, inputs, user)
+            e["moduleType"] = module_type
+            return e
 
     def execution_status(self, e, now=None):
         if e["abortedAt"] is not None:
