@@ -1,5 +1,5 @@
 """The Harness API as the sandbox serves it: the check of every request against
-the Harness API table, authentication, the account check, envelopes,
+the Harness API table, authentication, the account check, roles, envelopes,
 page styles and error bodies, and the handlers of the simulated operations
 (SIMULATED, at the end, maps each to its operation in the table)."""
 
@@ -194,15 +194,39 @@ class Ctx:
         return org, proj
 
     def principal(self):
+        return self.state.principal(self.token)
+
+    # -- roles ---------------------------------------------------------------
+
+    def is_admin(self):
+        return self.state.is_admin(self.token)
+
+    def is_self(self, typ, parent, org=None, proj=None):
+        """Whether (type, parent, scope) names the caller itself."""
         t = self.token
-        s = self.state
-        if t["apiKeyType"] == "USER":
-            for u in s.users:
-                if u["uuid"] == t["parentIdentifier"]:
-                    return u
-            return {"uuid": t["parentIdentifier"], "name": "unknown", "email": None}
-        sa = s.service_accounts.get(t["parentIdentifier"], {})
-        return {"uuid": t["parentIdentifier"], "name": sa.get("name"), "email": sa.get("email")}
+        return (typ == t["apiKeyType"] and parent == t["parentIdentifier"]
+                and org == t["orgIdentifier"] and proj == t["projectIdentifier"])
+
+    def need_admin(self, permission, resource):
+        if not self.is_admin():
+            raise denied(permission, resource)
+
+    def need_self_or_admin(self, typ, parent, org, proj, action):
+        """A non-admin reaches only its own API keys and tokens."""
+        if self.is_admin() or self.is_self(typ, parent, org, proj):
+            return
+        if typ == "SERVICE_ACCOUNT":
+            raise denied("core_serviceaccount_%s" % ("view" if action == "view" else
+                                                     "manageapikey"), "serviceaccount")
+        raise ApiError(403, "ACCESS_DENIED",
+                       "Invalid api key type: %s or parent identifier: %s provided: "
+                       "a user may only %s its own API keys and tokens"
+                       % (typ, parent, "list" if action == "view" else "change"))
+
+
+def denied(permission, resource):
+    return ApiError(403, "ACCESS_DENIED", "Missing permission %s on %s"
+                    % (permission, resource))
 
 
 def not_simulated(op):
@@ -339,7 +363,7 @@ def current_user(ctx):
                              "companyName": s.account["companyName"],
                              "defaultExperience": "NG", "createdFromNG": True,
                              "nextGenEnabled": True}],
-               "admin": u is s.me, "twoFactorAuthenticationEnabled":
+               "admin": s.is_admin(ctx.token), "twoFactorAuthenticationEnabled":
                    u.get("twoFactorAuthenticationEnabled", False),
                "emailVerified": True, "locked": False, "disabled": False,
                "signupAction": None, "edition": None, "billingFrequency": None,
@@ -716,6 +740,45 @@ def execution_summary(ctx):
 
 
 # ================================================================== keys and tokens
+#
+# API keys and tokens live under a parent (a user, or a service account) in a
+# scope: the account, an org or a project (orgIdentifier/projectIdentifier).
+# A list names the scope; what lives in another scope is not in it. An
+# account admin reaches every parent; anyone else only itself.
+
+KEY_TYPES = ("USER", "SERVICE_ACCOUNT")
+
+
+def _key_type(typ, field="apiKeyType"):
+    if typ not in KEY_TYPES:
+        raise invalid("%s must be USER or SERVICE_ACCOUNT" % field, field)
+    return typ
+
+
+def _parent_query(ctx, action):
+    """Type, parent and scope of a key or token call from its query, once the
+    caller may reach that parent."""
+    typ = _key_type(ctx.q("apiKeyType"))
+    parent = ctx.q("parentIdentifier")
+    org, proj = ctx.scope()
+    ctx.need_self_or_admin(typ, parent, org, proj, action)
+    return typ, parent, org, proj
+
+
+def _parent_body(ctx, b, action):
+    """The same from a body (ApiKeyDTO, TokenDTO); its scope, else the query's."""
+    for f in ("apiKeyType", "parentIdentifier"):
+        if not b.get(f):
+            raise invalid("%s: must not be blank" % f, f)
+    typ = _key_type(b["apiKeyType"])
+    qorg, qproj = ctx.scope()
+    org = b.get("orgIdentifier") or qorg
+    proj = b.get("projectIdentifier") or qproj
+    if proj and not org:
+        raise invalid("orgIdentifier: must be given with projectIdentifier", "orgIdentifier")
+    ctx.need_self_or_admin(typ, b["parentIdentifier"], org, proj, action)
+    return typ, b["parentIdentifier"], org, proj
+
 
 def _apikey_dto(a):
     return {k: a[k] for k in ("identifier", "name", "description", "tags", "apiKeyType",
@@ -723,54 +786,66 @@ def _apikey_dto(a):
                               "accountIdentifier", "projectIdentifier", "orgIdentifier")}
 
 
-def _apikeys(ctx):
-    typ, parent = ctx.q("apiKeyType"), ctx.q("parentIdentifier")
+def _apikeys(ctx, typ, parent, org, proj):
     ids = ctx.req.query.get("identifiers")
     with ctx.state.lock:
-        items = [a for a in ctx.state.apikeys.values()
-                 if (not typ or a["apiKeyType"] == typ)
-                 and (not parent or a["parentIdentifier"] == parent)
-                 and (not ids or a["identifier"] in ids)]
-    return items
+        return [a for (o, p, t, par, _), a in ctx.state.apikeys.items()
+                if o == org and p == proj and t == typ and par == parent
+                and (not ids or a["identifier"] in ids)]
 
 
 def _tokens_count(ctx, a):
     return sum(1 for t in ctx.state.tokens.values()
                if t["listed"] and t["apiKeyIdentifier"] == a["identifier"]
-               and t["parentIdentifier"] == a["parentIdentifier"])
+               and t["parentIdentifier"] == a["parentIdentifier"]
+               and t["apiKeyType"] == a["apiKeyType"]
+               and t["orgIdentifier"] == a["orgIdentifier"]
+               and t["projectIdentifier"] == a["projectIdentifier"])
+
+
+def _apikey_aggregate(ctx, a):
+    return {"apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
+            "lastModifiedAt": a["lastModifiedAt"], "tokensCount": _tokens_count(ctx, a)}
 
 
 def list_apikeys(ctx):
-    return ok([_apikey_dto(a) for a in _apikeys(ctx)])
+    return ok([_apikey_dto(a) for a in _apikeys(ctx, *_parent_query(ctx, "view"))])
 
 
 def apikey_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
-    items = search(_apikeys(ctx), ctx.q("searchTerm"), lambda a: a["identifier"],
-                   lambda a: a["name"])
-    return ok(ng_page(items, idx, size, lambda a: {
-        "apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
-        "lastModifiedAt": a["lastModifiedAt"], "tokensCount": _tokens_count(ctx, a)}))
+    items = search(_apikeys(ctx, *_parent_query(ctx, "view")), ctx.q("searchTerm"),
+                   lambda a: a["identifier"], lambda a: a["name"])
+    return ok(ng_page(items, idx, size, lambda a: _apikey_aggregate(ctx, a)))
+
+
+def _find_apikey(ctx, ident, typ, parent, org, proj):
+    a = ctx.state.apikeys.get((org, proj, typ, parent, ident))
+    if a is None:
+        raise not_found("Api key not present in scope for identifier: " + ident,
+                        "INVALID_REQUEST")
+    return a
 
 
 def apikey_aggregate_one(ctx):
-    for a in _apikeys(ctx):
-        if a["identifier"] == ctx.params["identifier"]:
-            return ok({"apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
-                       "lastModifiedAt": a["lastModifiedAt"],
-                       "tokensCount": _tokens_count(ctx, a)})
-    raise not_found("Api key not present in scope for identifier: " + ctx.params["identifier"],
-                    "INVALID_REQUEST")
+    a = _find_apikey(ctx, ctx.params["identifier"], *_parent_query(ctx, "view"))
+    return ok(_apikey_aggregate(ctx, a))
+
+
+def _parent_exists(ctx, typ, parent, org, proj):
+    if typ == "SERVICE_ACCOUNT" and (org, proj, parent) not in ctx.state.service_accounts:
+        raise not_found("Service account [%s] doesn't exist in scope" % parent,
+                        "INVALID_REQUEST")
 
 
 def create_apikey(ctx):
     b = ctx.json_object()
-    for f in ("identifier", "name", "apiKeyType", "parentIdentifier"):
+    for f in ("identifier", "name"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
-    if b["apiKeyType"] not in ("USER", "SERVICE_ACCOUNT"):
-        raise invalid("apiKeyType must be USER or SERVICE_ACCOUNT", "apiKeyType")
-    key = (b["apiKeyType"], b["parentIdentifier"], b["identifier"])
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    _parent_exists(ctx, typ, parent, org, proj)
+    key = (org, proj, typ, parent, b["identifier"])
     now = _ms()
     with ctx.state.lock:
         if key in ctx.state.apikeys:
@@ -778,27 +853,25 @@ def create_apikey(ctx):
                            "Try using different Key name, [%s] already exists" % b["identifier"])
         a = {"identifier": b["identifier"], "name": b["name"],
              "description": b.get("description", ""), "tags": b.get("tags") or {},
-             "apiKeyType": b["apiKeyType"], "parentIdentifier": b["parentIdentifier"],
+             "apiKeyType": typ, "parentIdentifier": parent,
              "defaultTimeToExpireToken": b.get("defaultTimeToExpireToken") or 30 * st.DAY_MS,
-             "accountIdentifier": ctx.account, "orgIdentifier": b.get("orgIdentifier"),
-             "projectIdentifier": b.get("projectIdentifier"), "createdAt": now,
-             "lastModifiedAt": now}
+             "accountIdentifier": ctx.account, "orgIdentifier": org,
+             "projectIdentifier": proj, "createdAt": now, "lastModifiedAt": now}
         ctx.state.apikeys[key] = a
     return ok(_apikey_dto(a))
 
 
 def delete_apikey(ctx):
-    for a in _apikeys(ctx):
-        if a["identifier"] == ctx.params["identifier"]:
-            with ctx.state.lock:
-                ctx.state.apikeys.pop((a["apiKeyType"], a["parentIdentifier"], a["identifier"]))
-                for t in list(ctx.state.tokens.values()):
-                    if t["apiKeyIdentifier"] == a["identifier"] and \
-                            t["parentIdentifier"] == a["parentIdentifier"]:
-                        del ctx.state.tokens[t["tokenId"]]
-            return ok(True)
-    raise not_found("Api key not present in scope for identifier: " + ctx.params["identifier"],
-                    "INVALID_REQUEST")
+    typ, parent, org, proj = _parent_query(ctx, "change")
+    a = _find_apikey(ctx, ctx.params["identifier"], typ, parent, org, proj)
+    with ctx.state.lock:
+        ctx.state.apikeys.pop((org, proj, typ, parent, a["identifier"]), None)
+        for t in list(ctx.state.tokens.values()):
+            if t["apiKeyIdentifier"] == a["identifier"] and t["parentIdentifier"] == parent \
+                    and t["apiKeyType"] == typ and t["orgIdentifier"] == org \
+                    and t["projectIdentifier"] == proj:
+                del ctx.state.tokens[t["tokenId"]]
+    return ok(True)
 
 
 def _token_dto(t):
@@ -815,30 +888,34 @@ def _token_dto(t):
     return d
 
 
-def _tokens(ctx):
-    typ, parent, ak = ctx.q("apiKeyType"), ctx.q("parentIdentifier"), ctx.q("apiKeyIdentifier")
+def _tokens(ctx, typ, parent, ak, org, proj):
     ids = ctx.req.query.get("identifiers")
     with ctx.state.lock:
         return [t for t in ctx.state.tokens.values()
                 if t["listed"] and t["accountIdentifier"] == ctx.account
-                and (not typ or t["apiKeyType"] == typ)
-                and (not parent or t["parentIdentifier"] == parent)
-                and (not ak or t["apiKeyIdentifier"] == ak)
+                and t["apiKeyType"] == typ and t["parentIdentifier"] == parent
+                and t["apiKeyIdentifier"] == ak and t["orgIdentifier"] == org
+                and t["projectIdentifier"] == proj
                 and (not ids or t["identifier"] in ids)]
 
 
-def _find_token(ctx):
-    ident = ctx.params["identifier"]
-    for t in _tokens(ctx):
+def _find_token(ctx, ident, typ, parent, ak, org, proj):
+    for t in _tokens(ctx, typ, parent, ak, org, proj):
         if t["identifier"] == ident:
             return t
     raise not_found("Token with identifier [%s] not found" % ident, "INVALID_REQUEST")
 
 
+def _token_query(ctx, action):
+    typ, parent, org, proj = _parent_query(ctx, action)
+    return typ, parent, ctx.q("apiKeyIdentifier"), org, proj
+
+
 def token_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
-    items = search(_tokens(ctx), ctx.q("searchTerm"), lambda t: t["identifier"],
-                   lambda t: t["name"])
+    typ, parent, ak, org, proj = _token_query(ctx, "view")
+    items = search(_tokens(ctx, typ, parent, ak, org, proj), ctx.q("searchTerm"),
+                   lambda t: t["identifier"], lambda t: t["name"])
     return ok(ng_page(items, idx, size, lambda t: {
         "token": _token_dto(t), "expiryAt": t["scheduledExpireTime"],
         "createdAt": t["createdAt"], "lastModifiedAt": t["lastModifiedAt"]}))
@@ -846,15 +923,15 @@ def token_aggregate(ctx):
 
 def create_token(ctx):
     b = ctx.json_object()
-    for f in ("identifier", "name", "apiKeyType", "parentIdentifier", "apiKeyIdentifier"):
+    for f in ("identifier", "name", "apiKeyIdentifier"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    ak = b["apiKeyIdentifier"]
     s = ctx.state
     with s.lock:
-        if (b["apiKeyType"], b["parentIdentifier"], b["apiKeyIdentifier"]) not in s.apikeys:
-            raise not_found("Api key not present in scope for identifier: "
-                            + b["apiKeyIdentifier"], "INVALID_REQUEST")
-        if s.find_token(b["identifier"], b["apiKeyIdentifier"], b["parentIdentifier"]):
+        _find_apikey(ctx, ak, typ, parent, org, proj)
+        if any(t["identifier"] == b["identifier"] for t in _tokens(ctx, typ, parent, ak, org, proj)):
             raise ApiError(400, "DUPLICATE_FIELD",
                            "Try using different token name, [%s] already exists"
                            % b["identifier"])
@@ -863,34 +940,25 @@ def create_token(ctx):
         valid_to = int(b.get("validTo") or now + 30 * st.DAY_MS)
         if valid_to <= valid_from:
             raise invalid("validTo must be after validFrom", "validTo")
-        t = s._new_token(ctx.account, b["apiKeyType"], b["parentIdentifier"],
-                         b["apiKeyIdentifier"], b["identifier"], b["name"], valid_from,
-                         valid_to, s.ids.hex24())
+        t = s._new_token(ctx.account, typ, parent, ak, b["identifier"], b["name"], valid_from,
+                         valid_to, s.ids.hex24(), org=org, proj=proj)
         t["description"] = b.get("description") or ""
         t["tags"] = b.get("tags") or {}
         key = s.key_string(t)
-    s.add_audit("TOKEN", t["identifier"], "CREATE", "CORE", None, None, ctx.principal())
+    s.add_audit("TOKEN", t["identifier"], "CREATE", "CORE", org, proj, ctx.principal())
     return ok(key)
 
 
 def update_token(ctx):
-    """The body (a TokenDTO) names the token: the table has no query for it."""
     b = ctx.json_object()
-    for f in ("apiKeyType", "parentIdentifier", "apiKeyIdentifier"):
-        if not b.get(f):
-            raise invalid("%s: must not be blank" % f, f)
+    if not b.get("apiKeyIdentifier"):
+        raise invalid("apiKeyIdentifier: must not be blank", "apiKeyIdentifier")
     ident = ctx.params["identifier"]
     if b.get("identifier") not in (None, ident):
         raise invalid("identifier [%s] does not match the path [%s]"
                       % (b["identifier"], ident), "identifier")
-    t = None
-    for cand in _tokens(ctx):
-        if cand["identifier"] == ident and cand["apiKeyType"] == b["apiKeyType"] \
-                and cand["parentIdentifier"] == b["parentIdentifier"] \
-                and cand["apiKeyIdentifier"] == b["apiKeyIdentifier"]:
-            t = cand
-    if t is None:
-        raise not_found("Token with identifier [%s] not found" % ident, "INVALID_REQUEST")
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    t = _find_token(ctx, ident, typ, parent, b["apiKeyIdentifier"], org, proj)
     with ctx.state.lock:
         for f in ("name", "description", "tags"):
             if f in b and b[f] is not None:
@@ -903,17 +971,18 @@ def update_token(ctx):
 
 
 def delete_token(ctx):
-    t = _find_token(ctx)
+    t = _find_token(ctx, ctx.params["identifier"], *_token_query(ctx, "change"))
     with ctx.state.lock:
         ctx.state.tokens.pop(t["tokenId"], None)
     return ok(True)
 
 
 def rotate_token(ctx):
-    t = _find_token(ctx)
+    t = _find_token(ctx, ctx.params["identifier"], *_token_query(ctx, "change"))
     ts = _int_param(ctx.req, "rotateTimestamp", _ms())
     new = ctx.state.rotate_token(t, ts)
-    ctx.state.add_audit("TOKEN", new["identifier"], "UPDATE", "CORE", None, None, ctx.principal())
+    ctx.state.add_audit("TOKEN", new["identifier"], "UPDATE", "CORE", t["orgIdentifier"],
+                        t["projectIdentifier"], ctx.principal())
     return ok(ctx.state.key_string(new))
 
 
@@ -925,10 +994,12 @@ def _sa_dto(a):
 
 
 def _sas(ctx):
+    ctx.need_admin("core_serviceaccount_view", "serviceaccount")
+    org, proj = ctx.scope()
     ids = ctx.req.query.get("identifiers")
     with ctx.state.lock:
-        return [a for a in ctx.state.service_accounts.values()
-                if not ids or a["identifier"] in ids]
+        return [a for (o, p, _), a in ctx.state.service_accounts.items()
+                if o == org and p == proj and (not ids or a["identifier"] in ids)]
 
 
 def list_sas(ctx):
@@ -939,7 +1010,10 @@ def _sa_aggregate(ctx, a):
     return {"serviceAccount": _sa_dto(a), "createdAt": a["createdAt"],
             "lastModifiedAt": a["lastModifiedAt"],
             "tokensCount": sum(1 for t in ctx.state.tokens.values()
-                               if t["listed"] and t["parentIdentifier"] == a["identifier"]),
+                               if t["listed"] and t["apiKeyType"] == "SERVICE_ACCOUNT"
+                               and t["parentIdentifier"] == a["identifier"]
+                               and t["orgIdentifier"] == a["orgIdentifier"]
+                               and t["projectIdentifier"] == a["projectIdentifier"]),
             "roleAssignmentsMetadataDTO": [{
                 "identifier": "role_assignment_%s" % a["identifier"],
                 "roleIdentifier": "_account_viewer", "roleName": "Account Viewer",
@@ -956,38 +1030,49 @@ def sa_aggregate(ctx):
 
 
 def sa_aggregate_one(ctx):
-    a = ctx.state.service_accounts.get(ctx.params["identifier"])
+    ident = ctx.params["identifier"]
+    org, proj = ctx.scope()
+    if not ctx.is_self("SERVICE_ACCOUNT", ident, org, proj):
+        ctx.need_admin("core_serviceaccount_view", "serviceaccount")
+    a = ctx.state.service_accounts.get((org, proj, ident))
     if a is None:
-        raise not_found("Service account [%s] doesn't exist in scope" % ctx.params["identifier"],
+        raise not_found("Service account [%s] doesn't exist in scope" % ident,
                         "INVALID_REQUEST")
     return ok(_sa_aggregate(ctx, a))
 
 
 def create_sa(ctx):
+    ctx.need_admin("core_serviceaccount_edit", "serviceaccount")
     b = ctx.json_object()
     for f in ("identifier", "name", "email"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
+    qorg, qproj = ctx.scope()
+    org = qorg or b.get("orgIdentifier") or None
+    proj = qproj or b.get("projectIdentifier") or None
+    if proj and not org:
+        raise invalid("orgIdentifier: must be given with projectIdentifier", "orgIdentifier")
     now = _ms()
     with ctx.state.lock:
-        if b["identifier"] in ctx.state.service_accounts:
+        if (org, proj, b["identifier"]) in ctx.state.service_accounts:
             raise ApiError(400, "DUPLICATE_FIELD",
                            "Try using different service account name, [%s] already exists"
                            % b["identifier"])
         a = {"identifier": b["identifier"], "name": b["name"], "email": b["email"],
              "description": b.get("description") or "", "tags": b.get("tags") or {},
-             "accountIdentifier": ctx.account, "orgIdentifier": b.get("orgIdentifier"),
-             "projectIdentifier": b.get("projectIdentifier"), "createdAt": now,
-             "lastModifiedAt": now}
-        ctx.state.service_accounts[b["identifier"]] = a
+             "accountIdentifier": ctx.account, "orgIdentifier": org,
+             "projectIdentifier": proj, "createdAt": now, "lastModifiedAt": now}
+        ctx.state.service_accounts[(org, proj, b["identifier"])] = a
     return ok(_sa_dto(a))
 
 
 def delete_sa(ctx):
+    ctx.need_admin("core_serviceaccount_delete", "serviceaccount")
+    org, proj = ctx.scope()
     with ctx.state.lock:
-        if ctx.state.service_accounts.pop(ctx.params["identifier"], None) is None:
-            raise not_found("Service account [%s] doesn't exist in scope" % ctx.params["identifier"],
-                            "INVALID_REQUEST")
+        if ctx.state.service_accounts.pop((org, proj, ctx.params["identifier"]), None) is None:
+            raise not_found("Service account [%s] doesn't exist in scope"
+                            % ctx.params["identifier"], "INVALID_REQUEST")
     return ok(True)
 
 
@@ -1244,8 +1329,10 @@ def _users(ctx):
                          "twoFactorAuthenticationEnabled": u["twoFactorAuthenticationEnabled"]},
                 "roleAssignmentMetadata": [{
                     "identifier": "role_assignment_%s" % u["uuid"][:8],
-                    "roleIdentifier": "_account_admin" if u is ctx.state.me else "_account_viewer",
-                    "roleName": "Account Admin" if u is ctx.state.me else "Account Viewer",
+                    "roleIdentifier": "_account_admin" if u["uuid"] in ctx.state.admins
+                    else "_account_viewer",
+                    "roleName": "Account Admin" if u["uuid"] in ctx.state.admins
+                    else "Account Viewer",
                     "resourceGroupIdentifier": "_all_resources_including_child_scopes",
                     "resourceGroupName": "All Resources Including Child Scopes",
                     "managedRole": True, "managedRoleAssignment": False}]}
@@ -1339,13 +1426,13 @@ SIMULATED = {
         "POST", "/pipeline/api/pipelines/execution/summary", execution_summary,
         "`page`, `size`, `pipelineIdentifier`, `status`; newest first"),
     "ApiKey.ListApiKeys": (
-        "GET", "/ng/api/apikey", list_apikeys, "a list of ApiKeyDTO"),
+        "GET", "/ng/api/apikey", list_apikeys, "a list of ApiKeyDTO; roles and scope as below"),
     "ApiKey.ListApiKeys1": (
         "GET", "/ng/api/apikey/aggregate", apikey_aggregate, "NG page of `{apiKey, tokensCount}`"),
     "ApiKey.GetAggregatedApiKey": (
         "GET", "/ng/api/apikey/aggregate/{identifier}", apikey_aggregate_one, ""),
     "ApiKey.CreateApiKey": (
-        "POST", "/ng/api/apikey", create_apikey, "body ApiKeyDTO"),
+        "POST", "/ng/api/apikey", create_apikey, "body ApiKeyDTO (its scope fields place it)"),
     "ApiKey.DeleteApiKey": (
         "DELETE", "/ng/api/apikey/{identifier}", delete_apikey, "its tokens go with it"),
     "Token.ListAggregatedTokens": (
@@ -1364,15 +1451,16 @@ SIMULATED = {
         "no body, no Content-Type; new key in `data`; the old token works until "
         "`rotateTimestamp` (then `EXPIRED_TOKEN`) and is renamed `rotated_<15 letters>`"),
     "ServiceAccount.ListServiceAccount": (
-        "GET", "/ng/api/serviceaccount", list_sas, ""),
+        "GET", "/ng/api/serviceaccount", list_sas, "admin only; the scope named"),
     "ServiceAccount.ListAggregatedServiceAccounts": (
-        "GET", "/ng/api/serviceaccount/aggregate", sa_aggregate, "NG page"),
+        "GET", "/ng/api/serviceaccount/aggregate", sa_aggregate, "admin only; NG page"),
     "ServiceAccount.GetAggregatedServiceAccount": (
-        "GET", "/ng/api/serviceaccount/aggregate/{identifier}", sa_aggregate_one, ""),
+        "GET", "/ng/api/serviceaccount/aggregate/{identifier}", sa_aggregate_one,
+        "admin, or the service account itself"),
     "ServiceAccount.CreateServiceAccount": (
-        "POST", "/ng/api/serviceaccount", create_sa, ""),
+        "POST", "/ng/api/serviceaccount", create_sa, "admin only"),
     "ServiceAccount.DeleteServiceAccount": (
-        "DELETE", "/ng/api/serviceaccount/{identifier}", delete_sa, ""),
+        "DELETE", "/ng/api/serviceaccount/{identifier}", delete_sa, "admin only"),
     "Secrets.ListSecretsV2": (
         "GET", "/ng/api/v2/secrets", list_secrets,
         "scope from `orgIdentifier`/`projectIdentifier` (none = account); `type`, `types`, "

@@ -137,11 +137,13 @@ def run(a, tmp, stop, app_api):
     app.other_origin_url = info["other_origin_url"]
     info.update(account=st.ACCOUNT, api_key=state.key_string(state.main_token),
                 sat_key=state.key_string(state.sat_token),
+                user_key=state.key_string(state.member_token),
                 other_account_key=state.key_string(state.other_token),
                 expired_key=state.key_string(state.expired_token),
                 legacy_key=state.key_string(state.main_token, legacy=True),
                 other_account=st.OTHER_ACCOUNT, user_email=state.me["email"],
-                user_id=state.me["uuid"], operations=app_api.table.source,
+                user_id=state.me["uuid"], member_email=state.member["email"],
+                member_id=state.member["uuid"], operations=app_api.table.source,
                 pid=os.getpid(), tmp_dir=tmp)
 
     def on_signal(signum, frame):

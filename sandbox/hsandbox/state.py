@@ -184,7 +184,9 @@ class State:
                                "externallyManaged": False,
                                "twoFactorAuthenticationEnabled": i % 3 == 0,
                                "createdAt": base + i * 3 * DAY_MS})
-        self.me = self.users[0]
+        self.me = self.users[0]          # the key's owner: an account admin
+        self.member = self.users[1]      # a non-admin user with a key of her own
+        self.admins = {self.me["uuid"]}
         self.orgs = {}
         for i, (ident, name, desc, tags) in enumerate(ORGS):
             self.orgs[ident] = {"identifier": ident, "name": name, "description": desc,
@@ -307,49 +309,63 @@ class State:
 
     def _seed_keys(self, ids, base, t0):
         """API keys and tokens under users and service accounts. The first token of
-        the first user is the key the sandbox hands out (`api_key`)."""
-        self.service_accounts = {}
-        self.apikeys = {}   # (apiKeyType, parent, identifier) -> dict
+        the first user is the key the sandbox hands out (`api_key`). Service
+        accounts, API keys and tokens live in a scope: (org, project), None for
+        the account; platform_ci lives in org platform, checkout_deployer in
+        project payments/checkout."""
+        self.service_accounts = {}   # (org, project, identifier) -> dict
+        self.apikeys = {}   # (org, project, apiKeyType, parent, identifier) -> dict
         self.tokens = {}    # tokenId -> dict
-        for i, (ident, name, desc) in enumerate([
-                ("deploy_bot", "Deploy Bot", "Runs deployments from CI"),
-                ("reporting", "Reporting", "Reads audit and execution data"),
-                ("terraform", "Terraform", "Terraform provider automation")]):
-            self.service_accounts[ident] = {
+        for i, (org, proj, ident, name, desc) in enumerate([
+                (None, None, "deploy_bot", "Deploy Bot", "Runs deployments from CI"),
+                (None, None, "reporting", "Reporting", "Reads audit and execution data"),
+                (None, None, "terraform", "Terraform", "Terraform provider automation"),
+                ("platform", None, "platform_ci", "Platform CI",
+                 "CI of the platform org's repositories"),
+                ("payments", "checkout", "checkout_deployer", "Checkout Deployer",
+                 "Deploys the checkout service")]):
+            self.service_accounts[(org, proj, ident)] = {
                 "identifier": ident, "name": name,
                 "email": "%s@service.harness.io" % ident.replace("_", ""),
                 "description": desc, "tags": {}, "accountIdentifier": ACCOUNT,
-                "orgIdentifier": None, "projectIdentifier": None,
+                "orgIdentifier": org, "projectIdentifier": proj,
                 "createdAt": base + (20 + i) * DAY_MS, "lastModifiedAt": base + (21 + i) * DAY_MS}
         me = self.me["uuid"]
-        grace = self.users[1]["uuid"]
+        grace = self.member["uuid"]
         specs = [
-            # (type, parent, apikey, apikey name, [(token, name, validFrom days, validTo days)])
-            ("USER", me, "hlua_automation", "hlua automation",
+            # (scope, type, parent, apikey, apikey name,
+            #  [(token, name, validFrom days, validTo days)])
+            ((None, None), "USER", me, "hlua_automation", "hlua automation",
              [("hlua_dev", "hlua dev", -30, 60), ("ci_runner", "CI runner", -100, 5),
               ("old_laptop", "Old laptop", -400, -10)]),
-            ("USER", me, "personal", "Personal",
+            ((None, None), "USER", me, "personal", "Personal",
              [("scratch", "Scratch", -3, 27)]),
-            ("USER", grace, "grace_cli", "Grace CLI",
+            ((None, None), "USER", grace, "grace_cli", "Grace CLI",
              [("grace_token", "Grace token", -10, 80)]),
-            ("SERVICE_ACCOUNT", "deploy_bot", "deploy_key", "Deploy key",
+            ((None, None), "SERVICE_ACCOUNT", "deploy_bot", "deploy_key", "Deploy key",
              [("deploy_token", "Deploy token", -60, 20), ("deploy_token_2024", "Deploy token 2024", -500, -130)]),
-            ("SERVICE_ACCOUNT", "reporting", "reporting_key", "Reporting key",
+            ((None, None), "SERVICE_ACCOUNT", "reporting", "reporting_key", "Reporting key",
              [("reporting_token", "Reporting token", -20, 3)]),
-            ("SERVICE_ACCOUNT", "terraform", "tf_key", "Terraform key",
+            ((None, None), "SERVICE_ACCOUNT", "terraform", "tf_key", "Terraform key",
              [("tf_token", "Terraform token", -90, 275)]),
+            (("platform", None), "SERVICE_ACCOUNT", "platform_ci", "platform_ci_key",
+             "Platform CI key", [("platform_ci_token", "Platform CI token", -88, 2)]),
+            (("payments", "checkout"), "SERVICE_ACCOUNT", "checkout_deployer", "checkout_key",
+             "Checkout key", [("checkout_token", "Checkout token", -86, 4)]),
         ]
-        for typ, parent, ak, akname, toks in specs:
-            self.apikeys[(typ, parent, ak)] = {
+        for (org, proj), typ, parent, ak, akname, toks in specs:
+            self.apikeys[(org, proj, typ, parent, ak)] = {
                 "identifier": ak, "name": akname, "description": "", "tags": {},
                 "apiKeyType": typ, "parentIdentifier": parent,
                 "defaultTimeToExpireToken": 90 * DAY_MS, "accountIdentifier": ACCOUNT,
-                "orgIdentifier": None, "projectIdentifier": None,
+                "orgIdentifier": org, "projectIdentifier": proj,
                 "createdAt": t0 - 120 * DAY_MS, "lastModifiedAt": t0 - 30 * DAY_MS}
             for ident, name, vf, vt in toks:
                 self._new_token(ACCOUNT, typ, parent, ak, ident, name,
-                                t0 + vf * DAY_MS, t0 + vt * DAY_MS, ids.hex24())
+                                t0 + vf * DAY_MS, t0 + vt * DAY_MS, ids.hex24(), org=org,
+                                proj=proj)
         self.main_token = self.find_token("hlua_dev", "hlua_automation", me)
+        self.member_token = self.find_token("grace_token", "grace_cli", grace)
         self.sat_token = self.find_token("deploy_token", "deploy_key", "deploy_bot")
         self.expired_token = self.find_token("old_laptop", "hlua_automation", me)
         other = self._new_token(OTHER_ACCOUNT, "USER", "zzOtherUserUuid0000001", "elsewhere",
@@ -358,17 +374,35 @@ class State:
         self.other_token = other
 
     def _new_token(self, account, typ, parent, ak, ident, name, valid_from, valid_to,
-                   token_id, listed=True, generation=0):
+                   token_id, listed=True, generation=0, org=None, proj=None):
         t = {"tokenId": token_id, "secret": secret_for(token_id, generation),
              "identifier": ident, "name": name, "validFrom": valid_from,
              "validTo": valid_to, "scheduledExpireTime": valid_to,
-             "accountIdentifier": account, "orgIdentifier": None,
-             "projectIdentifier": None, "apiKeyIdentifier": ak,
+             "accountIdentifier": account, "orgIdentifier": org,
+             "projectIdentifier": proj, "apiKeyIdentifier": ak,
              "parentIdentifier": parent, "apiKeyType": typ, "description": "",
              "tags": {}, "createdAt": valid_from, "lastModifiedAt": valid_from,
              "listed": listed, "rotateUntil": None}
         self.tokens[token_id] = t
         return t
+
+    # --------------------------------------------------------------- roles
+
+    def principal(self, t):
+        """The user (or a user-like dict for a service account) a token belongs to."""
+        if t["apiKeyType"] == "USER":
+            for u in self.users:
+                if u["uuid"] == t["parentIdentifier"]:
+                    return u
+            return {"uuid": t["parentIdentifier"], "name": "unknown", "email": None}
+        sa = self.service_accounts.get((t["orgIdentifier"], t["projectIdentifier"],
+                                        t["parentIdentifier"]), {})
+        return {"uuid": t["parentIdentifier"], "name": sa.get("name"), "email": sa.get("email")}
+
+    def is_admin(self, t):
+        """Account admins are users (Ada Lovelace); service accounts and the
+        other users have a non-admin's permissions."""
+        return t["apiKeyType"] == "USER" and t["parentIdentifier"] in self.admins
 
     def find_token(self, ident, ak=None, parent=None):
         for t in self.tokens.values():
@@ -428,7 +462,8 @@ class State:
             new = self._new_token(t["accountIdentifier"], t["apiKeyType"],
                                   t["parentIdentifier"], t["apiKeyIdentifier"], ident,
                                   t["name"], now, now + span, self.ids.hex24(),
-                                  listed=t["listed"])
+                                  listed=t["listed"], org=t["orgIdentifier"],
+                                  proj=t["projectIdentifier"])
             new["description"] = t["description"]
             new["tags"] = dict(t["tags"])
             return new
