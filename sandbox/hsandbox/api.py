@@ -766,14 +766,14 @@ def _parent_query(ctx, action):
 
 
 def _parent_body(ctx, b, action):
-    """The same from a body (ApiKeyDTO, TokenDTO); its scope, else the query's."""
+    """The same from a body (ApiKeyDTO, TokenDTO), scope included: these
+    operations have no query parameter but accountIdentifier."""
     for f in ("apiKeyType", "parentIdentifier"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
     typ = _key_type(b["apiKeyType"])
-    qorg, qproj = ctx.scope()
-    org = b.get("orgIdentifier") or qorg
-    proj = b.get("projectIdentifier") or qproj
+    org = b.get("orgIdentifier") or None
+    proj = b.get("projectIdentifier") or None
     if proj and not org:
         raise invalid("orgIdentifier: must be given with projectIdentifier", "orgIdentifier")
     ctx.need_self_or_admin(typ, b["parentIdentifier"], org, proj, action)
@@ -787,7 +787,7 @@ def _apikey_dto(a):
 
 
 def _apikeys(ctx, typ, parent, org, proj):
-    ids = ctx.req.query.get("identifiers")
+    ids = ctx.req.query.get("identifiers")  # ListApiKeys and ListApiKeys1 have it
     with ctx.state.lock:
         return [a for (o, p, t, par, _), a in ctx.state.apikeys.items()
                 if o == org and p == proj and t == typ and par == parent
@@ -888,8 +888,7 @@ def _token_dto(t):
     return d
 
 
-def _tokens(ctx, typ, parent, ak, org, proj):
-    ids = ctx.req.query.get("identifiers")
+def _tokens(ctx, typ, parent, ak, org, proj, ids=None):
     with ctx.state.lock:
         return [t for t in ctx.state.tokens.values()
                 if t["listed"] and t["accountIdentifier"] == ctx.account
@@ -914,7 +913,8 @@ def _token_query(ctx, action):
 def token_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
     typ, parent, ak, org, proj = _token_query(ctx, "view")
-    items = search(_tokens(ctx, typ, parent, ak, org, proj), ctx.q("searchTerm"),
+    items = search(_tokens(ctx, typ, parent, ak, org, proj, ctx.req.query.get("identifiers")),
+                   ctx.q("searchTerm"),
                    lambda t: t["identifier"], lambda t: t["name"])
     return ok(ng_page(items, idx, size, lambda t: {
         "token": _token_dto(t), "expiryAt": t["scheduledExpireTime"],
@@ -1078,38 +1078,34 @@ def delete_sa(ctx):
 
 # ================================================================== secrets
 
-def _secrets_in_scope(ctx):
+def _secrets_in_scope(ctx, types=None, ids=None, term=None):
     org, proj = ctx.scope()
     with ctx.state.lock:
         items = [s for (o, p, _), s in ctx.state.secrets.items() if o == org and p == proj]
-    typ = ctx.q("type")
-    types = ctx.req.query.get("types")
-    if typ:
-        items = [s for s in items if s["secret"]["type"] == typ]
     if types:
         items = [s for s in items if s["secret"]["type"] in types]
-    ids = ctx.req.query.get("identifiers")
     if ids:
         items = [s for s in items if s["secret"]["identifier"] in ids]
-    return search(items, ctx.q("searchTerm"), lambda s: s["secret"]["identifier"],
+    return search(items, term, lambda s: s["secret"]["identifier"],
                   lambda s: s["secret"]["name"])
 
 
 def list_secrets(ctx):
+    """The filters in the query."""
     idx, size = ng_paging(ctx.req)
-    return ok(ng_page(_secrets_in_scope(ctx), idx, size))
+    types = list(ctx.req.query.get("types") or [])
+    if ctx.q("type"):
+        types.append(ctx.q("type"))
+    return ok(ng_page(_secrets_in_scope(ctx, types, ctx.req.query.get("identifiers"),
+                                        ctx.q("searchTerm")), idx, size))
 
 
 def list_secrets_post(ctx):
+    """The filters in the body (the query has only the scope and the page)."""
     idx, size = ng_paging(ctx.req)
     b = ctx.json_object(required=False)
-    items = _secrets_in_scope(ctx)
-    if b.get("secretTypes"):
-        items = [s for s in items if s["secret"]["type"] in b["secretTypes"]]
-    if b.get("searchTerm"):
-        items = search(items, b["searchTerm"], lambda s: s["secret"]["identifier"],
-                       lambda s: s["secret"]["name"])
-    return ok(ng_page(items, idx, size))
+    return ok(ng_page(_secrets_in_scope(ctx, b.get("secretTypes"), b.get("identifiers"),
+                                        b.get("searchTerm")), idx, size))
 
 
 def _secret_key(ctx):
@@ -1466,7 +1462,8 @@ SIMULATED = {
         "scope from `orgIdentifier`/`projectIdentifier` (none = account); `type`, `types`, "
         "`identifiers`, `searchTerm`"),
     "Secrets.ListSecretsV3": (
-        "POST", "/ng/api/v2/secrets/list", list_secrets_post, "body `{secretTypes, searchTerm}`"),
+        "POST", "/ng/api/v2/secrets/list", list_secrets_post,
+        "filters in the body `{secretTypes, identifiers, searchTerm}`, not the query"),
     "Secrets.GetSecretV2": (
         "GET", "/ng/api/v2/secrets/{identifier}", get_secret, "values are never returned"),
     "Secrets.PostSecret": (

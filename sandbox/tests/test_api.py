@@ -435,6 +435,13 @@ class StateTest(SandboxTestCase):
             d = self.sb.ok(method, path, query=q, body=body)["data"]
             self.assertNotIn(value, json.dumps(d))
             self.assertIn("made_secret", [s["secret"]["identifier"] for s in d["content"]])
+        # POST list: the filters are in the body; the query has none
+        d = self.sb.ok("POST", "/ng/api/v2/secrets/list", query={"searchTerm": "github"},
+                       body={"filterType": "Secret"})["data"]
+        self.assertEqual(d["totalItems"], 6)
+        d = self.sb.ok("POST", "/ng/api/v2/secrets/list",
+                       body={"filterType": "Secret", "searchTerm": "github"})["data"]
+        self.assertEqual([s["secret"]["identifier"] for s in d["content"]], ["github_pat"])
         acct = self.sb.ok("GET", "/ng/api/v2/secrets")["data"]
         self.assertIn("github_pat", [s["secret"]["identifier"] for s in acct["content"]])
         self.sb.ok("DELETE", "/ng/api/v2/secrets/made_secret", query=q)

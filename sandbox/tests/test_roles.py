@@ -199,6 +199,15 @@ class ScopedServiceAccountTest(SandboxTestCase):
         self.assertEqual(len(toks), 2)
         self.sb.reset(state=True)
 
+    def test_a_new_token_takes_its_scope_from_its_body(self):
+        # CreateToken has no scope parameters: the query's are not read
+        body = {"apiKeyType": "SERVICE_ACCOUNT", "parentIdentifier": "platform_ci",
+                "apiKeyIdentifier": "platform_ci_key", "identifier": "t", "name": "t"}
+        status, resp = self.sb.json("POST", "/ng/api/token", query=self.ORG, body=body)
+        self.assertEqual(status, 404, resp)
+        self.sb.ok("POST", "/ng/api/token", body=dict(body, **self.ORG))
+        self.sb.reset(state=True)
+
     def test_scoped_token_key_reaches_only_itself(self):
         q = dict(self.ORG, apiKeyType="SERVICE_ACCOUNT", parentIdentifier="platform_ci",
                  apiKeyIdentifier="platform_ci_key")
