@@ -1,12 +1,14 @@
-"""The Harness API as the sandbox serves it: routing, authentication, the
-account check, envelopes, page styles and error bodies, and the handlers."""
+"""The Harness API as the sandbox serves it: the check of every request against
+the Harness API table, authentication, the account check, roles, envelopes,
+page styles and error bodies, and the handlers of the simulated operations
+(SIMULATED, at the end, maps each to its operation in the table)."""
 
 import json
 import math
-import re
 import time
 import uuid
 
+from . import optable
 from . import state as st
 from . import yamlgen
 from .engine import Response
@@ -15,7 +17,6 @@ JSON = "application/json"
 NG_DEFAULT_SIZE, NG_MAX_SIZE = 100, 1000
 PMS_DEFAULT_SIZE, PMS_MAX_SIZE = 25, 1000
 CF_DEFAULT_SIZE, CF_MAX_SIZE = 50, 1000
-V1_DEFAULT_SIZE, V1_MAX_SIZE = 30, 100
 
 
 def dumps(obj):
@@ -117,24 +118,6 @@ def spring_page(items, page, size, fmt=None, sorted_=True):
             "first": page == 0, "empty": not content}
 
 
-def v1_page(req, items, fmt):
-    page = _int_param(req, "page", 0)
-    limit = _int_param(req, "limit", V1_DEFAULT_SIZE, 1, V1_MAX_SIZE)
-    content = [fmt(x) for x in items[page * limit:(page + 1) * limit]]
-    # Harness builds Link with page_size (not limit) and offers next only after a
-    # full page; clients must not rely on it, and this keeps them honest.
-    base = req.path
-    links = []
-    if len(content) == limit:
-        links.append('<%s?page=%d&page_size=%d>; rel="next"' % (base, page + 1, limit))
-    links.append('<%s?page=%d&page_size=%d>; rel="self"' % (base, page, limit))
-    if page > 0:
-        links.append('<%s?page=%d&page_size=%d>; rel="previous"' % (base, page - 1, limit))
-    headers = [("X-Total-Elements", str(len(items))), ("X-Page-Number", str(page)),
-               ("X-Page-Size", str(limit)), ("Link", ", ".join(links))]
-    return Response(200, dumps(content), JSON, headers)
-
-
 def search(items, term, *fields):
     if not term:
         return items
@@ -144,10 +127,16 @@ def search(items, term, *fields):
 
 # ------------------------------------------------------------------ routing
 
+BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+# The operations that take the account from the key, as Harness does, though
+# the table lists accountIdentifier among their required query parameters.
+ACCOUNT_FROM_KEY = frozenset(("User.GetCurrentUserInfo",))
+
+
 class Ctx:
     """One request as the handlers see it."""
 
-    __slots__ = ("req", "path", "token", "account", "state", "params", "_json")
+    __slots__ = ("req", "path", "op", "token", "account", "state", "params", "_json")
 
     def q(self, name, default=None):
         return self.req.q(name, default)
@@ -173,20 +162,25 @@ class Ctx:
         return v
 
     def yaml(self, required=True):
-        ctype = self.req.headers.get("content-type", "").split(";")[0].strip().lower()
+        """The YAML text of the body. The table has already refused a
+        Content-Type the operation does not consume; a JSON string (what a
+        client that sends the YAML as application/json may do) is unwrapped."""
         body = self.req.body
         if not body.strip():
             if required:
                 raise invalid("the YAML body is required")
             return None
-        if ctype not in ("application/yaml", "application/x-yaml", "text/yaml"):
-            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
-                           "HTTP 415 Unsupported Media Type: send the YAML with "
-                           "Content-Type: application/yaml (got %r)" % (ctype or "none"))
         try:
-            return body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise invalid("the YAML body is not UTF-8")
+        ctype = optable.media_type(self.req.headers.get("content-type", ""))
+        if ctype == "application/json" and text.lstrip().startswith('"'):
+            try:
+                text = json.loads(text)
+            except ValueError as e:
+                raise invalid("malformed JSON body: %s" % e)
+        return text
 
     def scope(self, need_org=False, need_project=False):
         org = self.q("orgIdentifier") or None
@@ -200,63 +194,134 @@ class Ctx:
         return org, proj
 
     def principal(self):
+        return self.state.principal(self.token)
+
+    # -- roles ---------------------------------------------------------------
+
+    def is_admin(self):
+        return self.state.is_admin(self.token)
+
+    def is_self(self, typ, parent, org=None, proj=None):
+        """Whether (type, parent, scope) names the caller itself."""
         t = self.token
-        s = self.state
-        if t["apiKeyType"] == "USER":
-            for u in s.users:
-                if u["uuid"] == t["parentIdentifier"]:
-                    return u
-            return {"uuid": t["parentIdentifier"], "name": "unknown", "email": None}
-        sa = s.service_accounts.get(t["parentIdentifier"], {})
-        return {"uuid": t["parentIdentifier"], "name": sa.get("name"), "email": sa.get("email")}
+        return (typ == t["apiKeyType"] and parent == t["parentIdentifier"]
+                and org == t["orgIdentifier"] and proj == t["projectIdentifier"])
+
+    def need_admin(self, permission, resource):
+        if not self.is_admin():
+            raise denied(permission, resource)
+
+    def need_self_or_admin(self, typ, parent, org, proj, action):
+        """A non-admin reaches only its own API keys and tokens."""
+        if self.is_admin() or self.is_self(typ, parent, org, proj):
+            return
+        if typ == "SERVICE_ACCOUNT":
+            raise denied("core_serviceaccount_%s" % ("view" if action == "view" else
+                                                     "manageapikey"), "serviceaccount")
+        raise ApiError(403, "ACCESS_DENIED",
+                       "Invalid api key type: %s or parent identifier: %s provided: "
+                       "a user may only %s its own API keys and tokens"
+                       % (typ, parent, "list" if action == "view" else "change"))
 
 
-ROUTES = []
+def denied(permission, resource):
+    return ApiError(403, "ACCESS_DENIED", "Missing permission %s on %s"
+                    % (permission, resource))
 
 
-def route(method, pattern, account=True):
-    rx = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$")
-
-    def deco(fn):
-        ROUTES.append((method, rx, fn, account))
-        return fn
-    return deco
+def not_simulated(op):
+    return ApiError(501, "NOT_SIMULATED", "%s is a real Harness operation the sandbox does "
+                    "not simulate" % op.label())
 
 
 class HarnessApi:
-    def __init__(self, state):
+    """Every request is first checked against the Harness API table: a method
+    and path it does not have is a 404, a Content-Type the operation does not
+    consume a 415, a missing required query parameter a 400. Then the
+    operation's handler runs, or, for an operation the sandbox does not
+    simulate, a 501 NOT_SIMULATED says so."""
+
+    def __init__(self, state, table):
         self.state = state
-
-    def dispatch(self, req, path):
-        """Route, authenticate, check the account and run the handler."""
-        allowed = False
-        for method, rx, fn, need_account in ROUTES:
-            m = rx.match(path)
-            if m is None:
+        self.table = table
+        self.handlers = {}   # Operation -> handler
+        self.unmatched = []  # simulated names the table lacks (or has elsewhere)
+        for name, (method, path, fn, _notes) in SIMULATED.items():
+            op = table.by_name.get(name)
+            if op is None or op.method != method or op.path != path:
+                self.unmatched.append(name)
                 continue
-            allowed = True
-            if method != req.method and not (method == "GET" and req.method == "HEAD"):
-                continue
-            try:
-                ctx = self._context(req, path, need_account)
-                ctx.params = m.groupdict()
-                return fn(ctx)
-            except ApiError as e:
-                return error_response(path, e)
-            except (TypeError, ValueError, AttributeError, KeyError) as e:
-                # a body of the wrong shape (a string where an object belongs, ...)
-                return error_response(path, invalid("the request does not have the expected "
-                                                    "shape (%s: %s)" % (type(e).__name__, e)))
-        if allowed:
-            return error_response(path, ApiError(405, "METHOD_NOT_ALLOWED",
-                                                 "HTTP 405 Method Not Allowed"))
-        return error_response(path, not_found("Unable to process request: HTTP 404 Not Found "
-                                              "(no such path %s)" % path))
+            self.handlers[op] = fn
 
-    def _context(self, req, path, need_account):
+    def dispatch(self, req, path, entry=None):
+        """Match the table, check the request's shape, authenticate, check the
+        account, run the handler. `entry` (the request log's) gets the
+        operation's name and the code of an error."""
+        op, params = self.table.match(req.method, path)
+        if op is None:
+            if entry is not None:
+                entry["code"] = "RESOURCE_NOT_FOUND"
+            return error_response(path, not_found(
+                "Unable to process request: HTTP 404 Not Found (no Harness operation %s %s)"
+                % (req.method, path)))
+        if entry is not None:
+            entry["operation"] = op.name
+        try:
+            self._check_media_type(req, op)
+            ctx = self._context(req, path, op)
+            self._check_required(req, op)
+            fn = self.handlers.get(op)
+            if fn is None:
+                raise not_simulated(op)
+            ctx.params = params
+            return fn(ctx)
+        except ApiError as e:
+            if entry is not None:
+                entry["code"] = e.code
+            return error_response(path, e)
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
+            # a body of the wrong shape (a string where an object belongs, ...)
+            if entry is not None:
+                entry["code"] = "INVALID_REQUEST"
+            return error_response(path, invalid("the request does not have the expected "
+                                                "shape (%s: %s)" % (type(e).__name__, e)))
+
+    @staticmethod
+    def _check_media_type(req, op):
+        if req.method not in BODY_METHODS and not req.body:
+            return
+        ctype = req.headers.get("content-type")
+        if ctype is None:
+            if not req.body:
+                return  # nothing sent, nothing to type
+        elif op.accepts(ctype):
+            return
+        if op.consumes is None:
+            want = "no body and no Content-Type"
+        else:
+            want = "Content-Type " + " or ".join(sorted(op.consumes))
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
+                       "HTTP 415 Unsupported Media Type: %s takes %s (got %s)"
+                       % (op.label(), want, repr(ctype) if ctype is not None
+                          else "a body without a Content-Type"))
+
+    @staticmethod
+    def _check_required(req, op):
+        for name in op.required_query:
+            if name == "accountIdentifier":
+                continue  # the account check in _context
+            v = req.query.get(name)
+            if not v or not v[0]:
+                raise invalid("%s: must not be null" % name, name)
+        if op.body not in ("-", "optional") and op.consumes is not None \
+                and not req.body.strip():
+            raise invalid("the request body (%s) is required" % op.body, "body")
+
+    def _context(self, req, path, op):
         ctx = Ctx()
         ctx.req = req
         ctx.path = path
+        ctx.op = op
         ctx.state = self.state
         ctx._json = None
         key = req.headers.get("x-api-key")
@@ -273,7 +338,8 @@ class HarnessApi:
             if v != token["accountIdentifier"]:
                 raise ApiError(403, "ACCESS_DENIED",
                                "The API key belongs to another account than %s" % v)
-        if need_account and not given and not path.startswith("/v1/"):
+        if not given and "accountIdentifier" in op.required_query \
+                and op.name not in ACCOUNT_FROM_KEY:
             raise invalid("accountIdentifier: must not be null", "accountIdentifier")
         ctx.account = token["accountIdentifier"]
         return ctx
@@ -285,7 +351,6 @@ def _ms():
 
 # ================================================================== NG core
 
-@route("GET", "/ng/api/user/currentUser", account=False)
 def current_user(ctx):
     if ctx.token["apiKeyType"] != "USER":
         raise ApiError(400, "INVALID_REQUEST",
@@ -298,7 +363,7 @@ def current_user(ctx):
                              "companyName": s.account["companyName"],
                              "defaultExperience": "NG", "createdFromNG": True,
                              "nextGenEnabled": True}],
-               "admin": u is s.me, "twoFactorAuthenticationEnabled":
+               "admin": s.is_admin(ctx.token), "twoFactorAuthenticationEnabled":
                    u.get("twoFactorAuthenticationEnabled", False),
                "emailVerified": True, "locked": False, "disabled": False,
                "signupAction": None, "edition": None, "billingFrequency": None,
@@ -321,7 +386,6 @@ def _project_dto(p):
             "createdAt": p["createdAt"], "lastModifiedAt": p["lastModifiedAt"]}
 
 
-@route("GET", "/ng/api/organizations")
 def list_orgs(ctx):
     idx, size = ng_paging(ctx.req)
     with ctx.state.lock:
@@ -330,11 +394,10 @@ def list_orgs(ctx):
     return ok(ng_page(items, idx, size, _org_dto))
 
 
-@route("GET", "/ng/api/organizations/{id}")
 def get_org(ctx):
-    o = ctx.state.orgs.get(ctx.params["id"])
+    o = ctx.state.orgs.get(ctx.params["identifier"])
     if o is None:
-        raise not_found("Organization with identifier [%s] not found" % ctx.params["id"])
+        raise not_found("Organization with identifier [%s] not found" % ctx.params["identifier"])
     return ok(_org_dto(o))
 
 
@@ -344,7 +407,6 @@ def _projects_in(ctx, org):
     return search(items, ctx.q("searchTerm"), lambda p: p["identifier"], lambda p: p["name"])
 
 
-@route("GET", "/ng/api/projects")
 def list_projects(ctx):
     idx, size = ng_paging(ctx.req)
     org = ctx.q("orgIdentifier")
@@ -355,71 +417,13 @@ def list_projects(ctx):
     return ok(ng_page(items, idx, size, _project_dto))
 
 
-@route("GET", "/ng/api/projects/{id}")
 def get_project(ctx):
     org = ctx.q("orgIdentifier") or "default"
-    p = ctx.state.projects.get((org, ctx.params["id"]))
+    p = ctx.state.projects.get((org, ctx.params["identifier"]))
     if p is None:
         raise not_found("Project with orgIdentifier [%s] and identifier [%s] not found"
-                        % (org, ctx.params["id"]))
+                        % (org, ctx.params["identifier"]))
     return ok(_project_dto(p))
-
-
-# ------------------------------------------------------------------ v1
-
-def _v1_org(o):
-    return {"org": {"slug": o["identifier"], "name": o["name"],
-                    "description": o["description"], "tags": o["tags"]},
-            "created": o["createdAt"], "updated": o["lastModifiedAt"],
-            "harness_managed": o["harnessManaged"]}
-
-
-def _v1_project(p):
-    return {"project": {"org": p["orgIdentifier"], "slug": p["identifier"], "name": p["name"],
-                        "color": p["color"], "modules": p["modules"],
-                        "description": p["description"], "tags": p["tags"]},
-            "created": p["createdAt"], "updated": p["lastModifiedAt"]}
-
-
-@route("GET", "/v1/orgs")
-def v1_orgs(ctx):
-    with ctx.state.lock:
-        items = search(list(ctx.state.orgs.values()), ctx.q("search_term"),
-                       lambda o: o["identifier"], lambda o: o["name"])
-    return v1_page(ctx.req, items, _v1_org)
-
-
-@route("GET", "/v1/orgs/{org}")
-def v1_org(ctx):
-    o = ctx.state.orgs.get(ctx.params["org"])
-    if o is None:
-        raise not_found("Organization with identifier [%s] not found" % ctx.params["org"])
-    return Response(200, dumps(_v1_org(o)), JSON)
-
-
-@route("GET", "/v1/orgs/{org}/projects")
-def v1_org_projects(ctx):
-    org = ctx.params["org"]
-    if org not in ctx.state.orgs:
-        raise not_found("Organization with identifier [%s] not found" % org)
-    items = search(_projects_in(ctx, org), ctx.q("search_term"),
-                   lambda p: p["identifier"], lambda p: p["name"])
-    return v1_page(ctx.req, items, _v1_project)
-
-
-@route("GET", "/v1/orgs/{org}/projects/{project}")
-def v1_project(ctx):
-    p = ctx.state.projects.get((ctx.params["org"], ctx.params["project"]))
-    if p is None:
-        raise not_found("Project with identifier [%s] not found" % ctx.params["project"])
-    return Response(200, dumps(_v1_project(p)), JSON)
-
-
-@route("GET", "/v1/projects")
-def v1_projects(ctx):
-    items = search(_projects_in(ctx, None), ctx.q("search_term"),
-                   lambda p: p["identifier"], lambda p: p["name"])
-    return v1_page(ctx.req, items, _v1_project)
 
 
 # ================================================================== pipelines
@@ -471,7 +475,6 @@ def _pipeline_summary(ctx):
     return fmt
 
 
-@route("POST", "/pipeline/api/pipelines/list")
 def list_pipelines(ctx):
     org, proj = _pipeline_scope(ctx)
     page = _int_param(ctx.req, "page", 0)
@@ -495,9 +498,8 @@ def list_pipelines(ctx):
     return ok(spring_page(items, page, size, _pipeline_summary(ctx), bool(sort)))
 
 
-@route("GET", "/pipeline/api/pipelines/{id}")
 def get_pipeline(ctx):
-    p = _get_pipeline(ctx, ctx.params["id"])
+    p = _get_pipeline(ctx, ctx.params["pipelineIdentifier"])
     with ctx.state.lock:
         text = ctx.state.pipeline_yaml(p)
     return ok({"yamlPipeline": text, "resolvedTemplatesPipelineYaml": text,
@@ -560,18 +562,16 @@ def _governance():
             "entity": "", "type": "", "action": "", "created": "0"}
 
 
-@route("POST", "/pipeline/api/pipelines/v2")
 def create_pipeline_v2(ctx):
     return _create(ctx, True)
 
 
-@route("POST", "/pipeline/api/pipelines")
 def create_pipeline_v1(ctx):
     return _create(ctx, False)
 
 
 def _update(ctx, v2):
-    ident = ctx.params["id"]
+    ident = ctx.params["pipelineIdentifier"]
     p = _get_pipeline(ctx, ident)
     org, proj = p["orgIdentifier"], p["projectIdentifier"]
     text, f = _read_pipeline_yaml(ctx, org, proj)
@@ -589,18 +589,16 @@ def _update(ctx, v2):
     return ok(ident)
 
 
-@route("PUT", "/pipeline/api/pipelines/v2/{id}")
 def update_pipeline_v2(ctx):
     return _update(ctx, True)
 
 
-@route("PUT", "/pipeline/api/pipelines/{id}")
 def update_pipeline_v1(ctx):
     return _update(ctx, False)
 
 
-def _delete(ctx):
-    ident = ctx.params["id"]
+def delete_pipeline(ctx):
+    ident = ctx.params["pipelineIdentifier"]
     p = _get_pipeline(ctx, ident)
     with ctx.state.lock:
         ctx.state.pipelines[(p["orgIdentifier"], p["projectIdentifier"])].pop(ident, None)
@@ -609,25 +607,14 @@ def _delete(ctx):
     return ok(True)
 
 
-@route("DELETE", "/pipeline/api/pipelines/{id}")
-def delete_pipeline(ctx):
-    return _delete(ctx)
-
-
-@route("DELETE", "/pipeline/api/pipelines/v2/{id}")
-def delete_pipeline_v2(ctx):
-    return _delete(ctx)
-
-
 # ------------------------------------------------------------------ executions
 
-@route("POST", "/pipeline/api/pipeline/execute/{id}")
 def execute(ctx):
-    p = _get_pipeline(ctx, ctx.params["id"])
+    p = _get_pipeline(ctx, ctx.params["identifier"])
     inputs = ctx.yaml(required=False)
     if "<+input>" in ctx.state.pipeline_yaml(p) and inputs is None:
         pass  # Harness would use defaults or fail at runtime; the sandbox runs it anyway
-    e = ctx.state.run_pipeline(p, inputs, ctx.principal())
+    e = ctx.state.run_pipeline(p, inputs, ctx.principal(), ctx.q("moduleType"))
     return ok({"planExecution": _plan_execution(ctx, e), "gitDetails": _git_details()})
 
 
@@ -646,7 +633,8 @@ def _plan_execution(ctx, e):
                 "triggerInfo": {"triggerType": "MANUAL", "triggeredBy": {
                     "uuid": e["user"]["uuid"], "identifier": e["user"]["name"],
                     "extraInfo": {"email": e["user"].get("email")}}, "isRerun": False},
-                "moduleType": "cd", "isNotificationConfigured": False},
+                "moduleType": e.get("moduleType") or _modules(p)[0],
+                "isNotificationConfigured": False},
             "lastUpdatedAt": e["startTs"], "version": 0}
 
 
@@ -698,28 +686,26 @@ def _exec_summary(state):
 
 
 def _get_execution(ctx):
-    e = ctx.state.executions.get(ctx.params["id"])
-    org, proj = ctx.scope()
-    if e is None or (org and e["pipeline"]["orgIdentifier"] != org) or \
-            (proj and e["pipeline"]["projectIdentifier"] != proj):
+    ident = ctx.params["planExecutionId"]
+    e = ctx.state.executions.get(ident)
+    org, proj = _pipeline_scope(ctx)
+    if e is None or e["pipeline"]["orgIdentifier"] != org or \
+            e["pipeline"]["projectIdentifier"] != proj:
         raise not_found("Plan Execution with id [%s] is not present or has been deleted"
-                        % ctx.params["id"], "ENTITY_NOT_FOUND")
+                        % ident, "ENTITY_NOT_FOUND")
     return e
 
 
-@route("GET", "/pipeline/api/pipelines/execution/v2/{id}")
 def execution_v2(ctx):
     e = _get_execution(ctx)
     return ok({"pipelineExecutionSummary": _exec_summary(ctx.state)(e),
                "executionGraph": None, "childGraph": None})
 
 
-@route("GET", "/pipeline/api/pipelines/execution/{id}")
 def execution_v1(ctx):
     return execution_v2(ctx)
 
 
-@route("PUT", "/pipeline/api/pipeline/execute/interrupt/{id}")
 def interrupt(ctx):
     e = _get_execution(ctx)
     kind = ctx.q("interruptType")
@@ -732,7 +718,6 @@ def interrupt(ctx):
                "planExecutionId": e["planExecutionId"], "metadata": None})
 
 
-@route("POST", "/pipeline/api/pipelines/execution/summary")
 def execution_summary(ctx):
     org, proj = _pipeline_scope(ctx)
     page = _int_param(ctx.req, "page", 0)
@@ -755,6 +740,45 @@ def execution_summary(ctx):
 
 
 # ================================================================== keys and tokens
+#
+# API keys and tokens live under a parent (a user, or a service account) in a
+# scope: the account, an org or a project (orgIdentifier/projectIdentifier).
+# A list names the scope; what lives in another scope is not in it. An
+# account admin reaches every parent; anyone else only itself.
+
+KEY_TYPES = ("USER", "SERVICE_ACCOUNT")
+
+
+def _key_type(typ, field="apiKeyType"):
+    if typ not in KEY_TYPES:
+        raise invalid("%s must be USER or SERVICE_ACCOUNT" % field, field)
+    return typ
+
+
+def _parent_query(ctx, action):
+    """Type, parent and scope of a key or token call from its query, once the
+    caller may reach that parent."""
+    typ = _key_type(ctx.q("apiKeyType"))
+    parent = ctx.q("parentIdentifier")
+    org, proj = ctx.scope()
+    ctx.need_self_or_admin(typ, parent, org, proj, action)
+    return typ, parent, org, proj
+
+
+def _parent_body(ctx, b, action):
+    """The same from a body (ApiKeyDTO, TokenDTO), scope included: these
+    operations have no query parameter but accountIdentifier."""
+    for f in ("apiKeyType", "parentIdentifier"):
+        if not b.get(f):
+            raise invalid("%s: must not be blank" % f, f)
+    typ = _key_type(b["apiKeyType"])
+    org = b.get("orgIdentifier") or None
+    proj = b.get("projectIdentifier") or None
+    if proj and not org:
+        raise invalid("orgIdentifier: must be given with projectIdentifier", "orgIdentifier")
+    ctx.need_self_or_admin(typ, b["parentIdentifier"], org, proj, action)
+    return typ, b["parentIdentifier"], org, proj
+
 
 def _apikey_dto(a):
     return {k: a[k] for k in ("identifier", "name", "description", "tags", "apiKeyType",
@@ -762,58 +786,66 @@ def _apikey_dto(a):
                               "accountIdentifier", "projectIdentifier", "orgIdentifier")}
 
 
-def _apikeys(ctx):
-    typ, parent = ctx.q("apiKeyType"), ctx.q("parentIdentifier")
-    ids = ctx.req.query.get("identifiers")
+def _apikeys(ctx, typ, parent, org, proj):
+    ids = ctx.req.query.get("identifiers")  # ListApiKeys and ListApiKeys1 have it
     with ctx.state.lock:
-        items = [a for a in ctx.state.apikeys.values()
-                 if (not typ or a["apiKeyType"] == typ)
-                 and (not parent or a["parentIdentifier"] == parent)
-                 and (not ids or a["identifier"] in ids)]
-    return items
+        return [a for (o, p, t, par, _), a in ctx.state.apikeys.items()
+                if o == org and p == proj and t == typ and par == parent
+                and (not ids or a["identifier"] in ids)]
 
 
 def _tokens_count(ctx, a):
     return sum(1 for t in ctx.state.tokens.values()
                if t["listed"] and t["apiKeyIdentifier"] == a["identifier"]
-               and t["parentIdentifier"] == a["parentIdentifier"])
+               and t["parentIdentifier"] == a["parentIdentifier"]
+               and t["apiKeyType"] == a["apiKeyType"]
+               and t["orgIdentifier"] == a["orgIdentifier"]
+               and t["projectIdentifier"] == a["projectIdentifier"])
 
 
-@route("GET", "/ng/api/apikey")
+def _apikey_aggregate(ctx, a):
+    return {"apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
+            "lastModifiedAt": a["lastModifiedAt"], "tokensCount": _tokens_count(ctx, a)}
+
+
 def list_apikeys(ctx):
-    return ok([_apikey_dto(a) for a in _apikeys(ctx)])
+    return ok([_apikey_dto(a) for a in _apikeys(ctx, *_parent_query(ctx, "view"))])
 
 
-@route("GET", "/ng/api/apikey/aggregate")
 def apikey_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
-    items = search(_apikeys(ctx), ctx.q("searchTerm"), lambda a: a["identifier"],
-                   lambda a: a["name"])
-    return ok(ng_page(items, idx, size, lambda a: {
-        "apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
-        "lastModifiedAt": a["lastModifiedAt"], "tokensCount": _tokens_count(ctx, a)}))
+    items = search(_apikeys(ctx, *_parent_query(ctx, "view")), ctx.q("searchTerm"),
+                   lambda a: a["identifier"], lambda a: a["name"])
+    return ok(ng_page(items, idx, size, lambda a: _apikey_aggregate(ctx, a)))
 
 
-@route("GET", "/ng/api/apikey/aggregate/{id}")
+def _find_apikey(ctx, ident, typ, parent, org, proj):
+    a = ctx.state.apikeys.get((org, proj, typ, parent, ident))
+    if a is None:
+        raise not_found("Api key not present in scope for identifier: " + ident,
+                        "INVALID_REQUEST")
+    return a
+
+
 def apikey_aggregate_one(ctx):
-    for a in _apikeys(ctx):
-        if a["identifier"] == ctx.params["id"]:
-            return ok({"apiKey": _apikey_dto(a), "createdAt": a["createdAt"],
-                       "lastModifiedAt": a["lastModifiedAt"],
-                       "tokensCount": _tokens_count(ctx, a)})
-    raise not_found("Api key not present in scope for identifier: " + ctx.params["id"],
-                    "INVALID_REQUEST")
+    a = _find_apikey(ctx, ctx.params["identifier"], *_parent_query(ctx, "view"))
+    return ok(_apikey_aggregate(ctx, a))
 
 
-@route("POST", "/ng/api/apikey")
+def _parent_exists(ctx, typ, parent, org, proj):
+    if typ == "SERVICE_ACCOUNT" and (org, proj, parent) not in ctx.state.service_accounts:
+        raise not_found("Service account [%s] doesn't exist in scope" % parent,
+                        "INVALID_REQUEST")
+
+
 def create_apikey(ctx):
     b = ctx.json_object()
-    for f in ("identifier", "name", "apiKeyType", "parentIdentifier"):
+    for f in ("identifier", "name"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
-    if b["apiKeyType"] not in ("USER", "SERVICE_ACCOUNT"):
-        raise invalid("apiKeyType must be USER or SERVICE_ACCOUNT", "apiKeyType")
-    key = (b["apiKeyType"], b["parentIdentifier"], b["identifier"])
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    _parent_exists(ctx, typ, parent, org, proj)
+    key = (org, proj, typ, parent, b["identifier"])
     now = _ms()
     with ctx.state.lock:
         if key in ctx.state.apikeys:
@@ -821,28 +853,25 @@ def create_apikey(ctx):
                            "Try using different Key name, [%s] already exists" % b["identifier"])
         a = {"identifier": b["identifier"], "name": b["name"],
              "description": b.get("description", ""), "tags": b.get("tags") or {},
-             "apiKeyType": b["apiKeyType"], "parentIdentifier": b["parentIdentifier"],
+             "apiKeyType": typ, "parentIdentifier": parent,
              "defaultTimeToExpireToken": b.get("defaultTimeToExpireToken") or 30 * st.DAY_MS,
-             "accountIdentifier": ctx.account, "orgIdentifier": b.get("orgIdentifier"),
-             "projectIdentifier": b.get("projectIdentifier"), "createdAt": now,
-             "lastModifiedAt": now}
+             "accountIdentifier": ctx.account, "orgIdentifier": org,
+             "projectIdentifier": proj, "createdAt": now, "lastModifiedAt": now}
         ctx.state.apikeys[key] = a
     return ok(_apikey_dto(a))
 
 
-@route("DELETE", "/ng/api/apikey/{id}")
 def delete_apikey(ctx):
-    for a in _apikeys(ctx):
-        if a["identifier"] == ctx.params["id"]:
-            with ctx.state.lock:
-                ctx.state.apikeys.pop((a["apiKeyType"], a["parentIdentifier"], a["identifier"]))
-                for t in list(ctx.state.tokens.values()):
-                    if t["apiKeyIdentifier"] == a["identifier"] and \
-                            t["parentIdentifier"] == a["parentIdentifier"]:
-                        del ctx.state.tokens[t["tokenId"]]
-            return ok(True)
-    raise not_found("Api key not present in scope for identifier: " + ctx.params["id"],
-                    "INVALID_REQUEST")
+    typ, parent, org, proj = _parent_query(ctx, "change")
+    a = _find_apikey(ctx, ctx.params["identifier"], typ, parent, org, proj)
+    with ctx.state.lock:
+        ctx.state.apikeys.pop((org, proj, typ, parent, a["identifier"]), None)
+        for t in list(ctx.state.tokens.values()):
+            if t["apiKeyIdentifier"] == a["identifier"] and t["parentIdentifier"] == parent \
+                    and t["apiKeyType"] == typ and t["orgIdentifier"] == org \
+                    and t["projectIdentifier"] == proj:
+                del ctx.state.tokens[t["tokenId"]]
+    return ok(True)
 
 
 def _token_dto(t):
@@ -859,63 +888,50 @@ def _token_dto(t):
     return d
 
 
-def _tokens(ctx):
-    typ, parent, ak = ctx.q("apiKeyType"), ctx.q("parentIdentifier"), ctx.q("apiKeyIdentifier")
-    ids = ctx.req.query.get("identifiers")
+def _tokens(ctx, typ, parent, ak, org, proj, ids=None):
     with ctx.state.lock:
         return [t for t in ctx.state.tokens.values()
                 if t["listed"] and t["accountIdentifier"] == ctx.account
-                and (not typ or t["apiKeyType"] == typ)
-                and (not parent or t["parentIdentifier"] == parent)
-                and (not ak or t["apiKeyIdentifier"] == ak)
+                and t["apiKeyType"] == typ and t["parentIdentifier"] == parent
+                and t["apiKeyIdentifier"] == ak and t["orgIdentifier"] == org
+                and t["projectIdentifier"] == proj
                 and (not ids or t["identifier"] in ids)]
 
 
-def _find_token(ctx):
-    ident = ctx.params["id"]
-    for t in _tokens(ctx):
+def _find_token(ctx, ident, typ, parent, ak, org, proj):
+    for t in _tokens(ctx, typ, parent, ak, org, proj):
         if t["identifier"] == ident:
             return t
     raise not_found("Token with identifier [%s] not found" % ident, "INVALID_REQUEST")
 
 
-@route("GET", "/ng/api/token")
-def get_tokens(ctx):
-    tid = ctx.q("tokenId")
-    if tid:
-        t = ctx.state.tokens.get(tid)
-        if t is None:
-            for cand in _tokens(ctx):
-                if cand["identifier"] == tid:
-                    t = cand
-        if t is None or t["accountIdentifier"] != ctx.account:
-            raise not_found("Token with identifier [%s] not found" % tid, "INVALID_REQUEST")
-        return ok(_token_dto(t))
-    return ok([_token_dto(t) for t in _tokens(ctx)])
+def _token_query(ctx, action):
+    typ, parent, org, proj = _parent_query(ctx, action)
+    return typ, parent, ctx.q("apiKeyIdentifier"), org, proj
 
 
-@route("GET", "/ng/api/token/aggregate")
 def token_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
-    items = search(_tokens(ctx), ctx.q("searchTerm"), lambda t: t["identifier"],
-                   lambda t: t["name"])
+    typ, parent, ak, org, proj = _token_query(ctx, "view")
+    items = search(_tokens(ctx, typ, parent, ak, org, proj, ctx.req.query.get("identifiers")),
+                   ctx.q("searchTerm"),
+                   lambda t: t["identifier"], lambda t: t["name"])
     return ok(ng_page(items, idx, size, lambda t: {
         "token": _token_dto(t), "expiryAt": t["scheduledExpireTime"],
         "createdAt": t["createdAt"], "lastModifiedAt": t["lastModifiedAt"]}))
 
 
-@route("POST", "/ng/api/token")
 def create_token(ctx):
     b = ctx.json_object()
-    for f in ("identifier", "name", "apiKeyType", "parentIdentifier", "apiKeyIdentifier"):
+    for f in ("identifier", "name", "apiKeyIdentifier"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    ak = b["apiKeyIdentifier"]
     s = ctx.state
     with s.lock:
-        if (b["apiKeyType"], b["parentIdentifier"], b["apiKeyIdentifier"]) not in s.apikeys:
-            raise not_found("Api key not present in scope for identifier: "
-                            + b["apiKeyIdentifier"], "INVALID_REQUEST")
-        if s.find_token(b["identifier"], b["apiKeyIdentifier"], b["parentIdentifier"]):
+        _find_apikey(ctx, ak, typ, parent, org, proj)
+        if any(t["identifier"] == b["identifier"] for t in _tokens(ctx, typ, parent, ak, org, proj)):
             raise ApiError(400, "DUPLICATE_FIELD",
                            "Try using different token name, [%s] already exists"
                            % b["identifier"])
@@ -924,20 +940,25 @@ def create_token(ctx):
         valid_to = int(b.get("validTo") or now + 30 * st.DAY_MS)
         if valid_to <= valid_from:
             raise invalid("validTo must be after validFrom", "validTo")
-        t = s._new_token(ctx.account, b["apiKeyType"], b["parentIdentifier"],
-                         b["apiKeyIdentifier"], b["identifier"], b["name"], valid_from,
-                         valid_to, s.ids.hex24())
+        t = s._new_token(ctx.account, typ, parent, ak, b["identifier"], b["name"], valid_from,
+                         valid_to, s.ids.hex24(), org=org, proj=proj)
         t["description"] = b.get("description") or ""
         t["tags"] = b.get("tags") or {}
         key = s.key_string(t)
-    s.add_audit("TOKEN", t["identifier"], "CREATE", "CORE", None, None, ctx.principal())
+    s.add_audit("TOKEN", t["identifier"], "CREATE", "CORE", org, proj, ctx.principal())
     return ok(key)
 
 
-@route("PUT", "/ng/api/token/{id}")
 def update_token(ctx):
     b = ctx.json_object()
-    t = _find_token(ctx)
+    if not b.get("apiKeyIdentifier"):
+        raise invalid("apiKeyIdentifier: must not be blank", "apiKeyIdentifier")
+    ident = ctx.params["identifier"]
+    if b.get("identifier") not in (None, ident):
+        raise invalid("identifier [%s] does not match the path [%s]"
+                      % (b["identifier"], ident), "identifier")
+    typ, parent, org, proj = _parent_body(ctx, b, "change")
+    t = _find_token(ctx, ident, typ, parent, b["apiKeyIdentifier"], org, proj)
     with ctx.state.lock:
         for f in ("name", "description", "tags"):
             if f in b and b[f] is not None:
@@ -949,20 +970,19 @@ def update_token(ctx):
     return ok(_token_dto(t))
 
 
-@route("DELETE", "/ng/api/token/{id}")
 def delete_token(ctx):
-    t = _find_token(ctx)
+    t = _find_token(ctx, ctx.params["identifier"], *_token_query(ctx, "change"))
     with ctx.state.lock:
         ctx.state.tokens.pop(t["tokenId"], None)
     return ok(True)
 
 
-@route("POST", "/ng/api/token/rotate/{id}")
 def rotate_token(ctx):
-    t = _find_token(ctx)
+    t = _find_token(ctx, ctx.params["identifier"], *_token_query(ctx, "change"))
     ts = _int_param(ctx.req, "rotateTimestamp", _ms())
     new = ctx.state.rotate_token(t, ts)
-    ctx.state.add_audit("TOKEN", new["identifier"], "UPDATE", "CORE", None, None, ctx.principal())
+    ctx.state.add_audit("TOKEN", new["identifier"], "UPDATE", "CORE", t["orgIdentifier"],
+                        t["projectIdentifier"], ctx.principal())
     return ok(ctx.state.key_string(new))
 
 
@@ -974,13 +994,14 @@ def _sa_dto(a):
 
 
 def _sas(ctx):
+    ctx.need_admin("core_serviceaccount_view", "serviceaccount")
+    org, proj = ctx.scope()
     ids = ctx.req.query.get("identifiers")
     with ctx.state.lock:
-        return [a for a in ctx.state.service_accounts.values()
-                if not ids or a["identifier"] in ids]
+        return [a for (o, p, _), a in ctx.state.service_accounts.items()
+                if o == org and p == proj and (not ids or a["identifier"] in ids)]
 
 
-@route("GET", "/ng/api/serviceaccount")
 def list_sas(ctx):
     return ok([_sa_dto(a) for a in _sas(ctx)])
 
@@ -989,7 +1010,10 @@ def _sa_aggregate(ctx, a):
     return {"serviceAccount": _sa_dto(a), "createdAt": a["createdAt"],
             "lastModifiedAt": a["lastModifiedAt"],
             "tokensCount": sum(1 for t in ctx.state.tokens.values()
-                               if t["listed"] and t["parentIdentifier"] == a["identifier"]),
+                               if t["listed"] and t["apiKeyType"] == "SERVICE_ACCOUNT"
+                               and t["parentIdentifier"] == a["identifier"]
+                               and t["orgIdentifier"] == a["orgIdentifier"]
+                               and t["projectIdentifier"] == a["projectIdentifier"]),
             "roleAssignmentsMetadataDTO": [{
                 "identifier": "role_assignment_%s" % a["identifier"],
                 "roleIdentifier": "_account_viewer", "roleName": "Account Viewer",
@@ -998,7 +1022,6 @@ def _sa_aggregate(ctx, a):
                 "managedRoleAssignment": False}]}
 
 
-@route("GET", "/ng/api/serviceaccount/aggregate")
 def sa_aggregate(ctx):
     idx, size = ng_paging(ctx.req)
     items = search(_sas(ctx), ctx.q("searchTerm"), lambda a: a["identifier"],
@@ -1006,94 +1029,95 @@ def sa_aggregate(ctx):
     return ok(ng_page(items, idx, size, lambda a: _sa_aggregate(ctx, a)))
 
 
-@route("GET", "/ng/api/serviceaccount/aggregate/{id}")
 def sa_aggregate_one(ctx):
-    a = ctx.state.service_accounts.get(ctx.params["id"])
+    ident = ctx.params["identifier"]
+    org, proj = ctx.scope()
+    if not ctx.is_self("SERVICE_ACCOUNT", ident, org, proj):
+        ctx.need_admin("core_serviceaccount_view", "serviceaccount")
+    a = ctx.state.service_accounts.get((org, proj, ident))
     if a is None:
-        raise not_found("Service account [%s] doesn't exist in scope" % ctx.params["id"],
+        raise not_found("Service account [%s] doesn't exist in scope" % ident,
                         "INVALID_REQUEST")
     return ok(_sa_aggregate(ctx, a))
 
 
-@route("POST", "/ng/api/serviceaccount")
 def create_sa(ctx):
+    ctx.need_admin("core_serviceaccount_edit", "serviceaccount")
     b = ctx.json_object()
     for f in ("identifier", "name", "email"):
         if not b.get(f):
             raise invalid("%s: must not be blank" % f, f)
+    qorg, qproj = ctx.scope()
+    org = qorg or b.get("orgIdentifier") or None
+    proj = qproj or b.get("projectIdentifier") or None
+    if proj and not org:
+        raise invalid("orgIdentifier: must be given with projectIdentifier", "orgIdentifier")
     now = _ms()
     with ctx.state.lock:
-        if b["identifier"] in ctx.state.service_accounts:
+        if (org, proj, b["identifier"]) in ctx.state.service_accounts:
             raise ApiError(400, "DUPLICATE_FIELD",
                            "Try using different service account name, [%s] already exists"
                            % b["identifier"])
         a = {"identifier": b["identifier"], "name": b["name"], "email": b["email"],
              "description": b.get("description") or "", "tags": b.get("tags") or {},
-             "accountIdentifier": ctx.account, "orgIdentifier": b.get("orgIdentifier"),
-             "projectIdentifier": b.get("projectIdentifier"), "createdAt": now,
-             "lastModifiedAt": now}
-        ctx.state.service_accounts[b["identifier"]] = a
+             "accountIdentifier": ctx.account, "orgIdentifier": org,
+             "projectIdentifier": proj, "createdAt": now, "lastModifiedAt": now}
+        ctx.state.service_accounts[(org, proj, b["identifier"])] = a
     return ok(_sa_dto(a))
 
 
-@route("DELETE", "/ng/api/serviceaccount/{id}")
 def delete_sa(ctx):
+    ctx.need_admin("core_serviceaccount_delete", "serviceaccount")
+    org, proj = ctx.scope()
     with ctx.state.lock:
-        if ctx.state.service_accounts.pop(ctx.params["id"], None) is None:
-            raise not_found("Service account [%s] doesn't exist in scope" % ctx.params["id"],
-                            "INVALID_REQUEST")
+        if ctx.state.service_accounts.pop((org, proj, ctx.params["identifier"]), None) is None:
+            raise not_found("Service account [%s] doesn't exist in scope"
+                            % ctx.params["identifier"], "INVALID_REQUEST")
     return ok(True)
 
 
 # ================================================================== secrets
 
-def _secrets_in_scope(ctx):
+def _secrets_in_scope(ctx, types=None, ids=None, term=None):
     org, proj = ctx.scope()
     with ctx.state.lock:
         items = [s for (o, p, _), s in ctx.state.secrets.items() if o == org and p == proj]
-    typ = ctx.q("type")
-    types = ctx.req.query.get("types")
-    if typ:
-        items = [s for s in items if s["secret"]["type"] == typ]
     if types:
         items = [s for s in items if s["secret"]["type"] in types]
-    ids = ctx.req.query.get("identifiers")
     if ids:
         items = [s for s in items if s["secret"]["identifier"] in ids]
-    return search(items, ctx.q("searchTerm"), lambda s: s["secret"]["identifier"],
+    return search(items, term, lambda s: s["secret"]["identifier"],
                   lambda s: s["secret"]["name"])
 
 
-@route("GET", "/ng/api/v2/secrets")
 def list_secrets(ctx):
+    """The filters in the query."""
     idx, size = ng_paging(ctx.req)
-    return ok(ng_page(_secrets_in_scope(ctx), idx, size))
+    types = list(ctx.req.query.get("types") or [])
+    if ctx.q("type"):
+        types.append(ctx.q("type"))
+    return ok(ng_page(_secrets_in_scope(ctx, types, ctx.req.query.get("identifiers"),
+                                        ctx.q("searchTerm")), idx, size))
 
 
-@route("POST", "/ng/api/v2/secrets/list")
 def list_secrets_post(ctx):
+    """The filters in the body (the query has only the scope and the page)."""
     idx, size = ng_paging(ctx.req)
     b = ctx.json_object(required=False)
-    items = _secrets_in_scope(ctx)
-    if b.get("secretTypes"):
-        items = [s for s in items if s["secret"]["type"] in b["secretTypes"]]
-    if b.get("searchTerm"):
-        items = search(items, b["searchTerm"], lambda s: s["secret"]["identifier"],
-                       lambda s: s["secret"]["name"])
-    return ok(ng_page(items, idx, size))
+    return ok(ng_page(_secrets_in_scope(ctx, b.get("secretTypes"), b.get("identifiers"),
+                                        b.get("searchTerm")), idx, size))
 
 
 def _secret_key(ctx):
     org, proj = ctx.scope()
-    return (org, proj, ctx.params["id"])
+    return (org, proj, ctx.params["identifier"])
 
 
-@route("GET", "/ng/api/v2/secrets/{id}")
 def get_secret(ctx):
     s = ctx.state.secrets.get(_secret_key(ctx))
     if s is None:
         raise not_found("Secret with identifier [%s] does not exist in the specified scope"
-                        % ctx.params["id"])
+                        % ctx.params["identifier"])
     return ok(s)
 
 
@@ -1110,7 +1134,6 @@ def _secret_body(ctx):
     return sec
 
 
-@route("POST", "/ng/api/v2/secrets")
 def create_secret(ctx):
     sec = _secret_body(ctx)
     org, proj = ctx.scope()
@@ -1128,7 +1151,6 @@ def create_secret(ctx):
     return ok(s)
 
 
-@route("PUT", "/ng/api/v2/secrets/{id}")
 def update_secret(ctx):
     sec = _secret_body(ctx)
     key = _secret_key(ctx)
@@ -1136,7 +1158,7 @@ def update_secret(ctx):
         s = ctx.state.secrets.get(key)
         if s is None:
             raise not_found("Secret with identifier [%s] does not exist in the specified scope"
-                            % ctx.params["id"])
+                            % ctx.params["identifier"])
         s["secret"]["name"] = sec["name"]
         s["secret"]["description"] = sec.get("description") or ""
         s["secret"]["tags"] = sec.get("tags") or {}
@@ -1144,12 +1166,11 @@ def update_secret(ctx):
     return ok(s)
 
 
-@route("DELETE", "/ng/api/v2/secrets/{id}")
 def delete_secret(ctx):
     with ctx.state.lock:
         if ctx.state.secrets.pop(_secret_key(ctx), None) is None:
             raise not_found("Secret with identifier [%s] does not exist in the specified scope"
-                            % ctx.params["id"])
+                            % ctx.params["identifier"])
     return ok(True)
 
 
@@ -1165,14 +1186,12 @@ def _connectors_in_scope(ctx, types=None):
                   lambda c: c["connector"]["name"])
 
 
-@route("GET", "/ng/api/connectors")
 def list_connectors(ctx):
     idx, size = ng_paging(ctx.req)
     t = ctx.q("type")
     return ok(ng_page(_connectors_in_scope(ctx, [t] if t else None), idx, size))
 
 
-@route("POST", "/ng/api/connectors/listV2")
 def list_connectors_v2(ctx):
     idx, size = ng_paging(ctx.req)
     b = ctx.json_object(required=False)
@@ -1185,13 +1204,12 @@ def list_connectors_v2(ctx):
     return ok(ng_page(items, idx, size))
 
 
-@route("GET", "/ng/api/connectors/{id}")
 def get_connector(ctx):
     org, proj = ctx.scope()
-    c = ctx.state.connectors.get((org, proj, ctx.params["id"]))
+    c = ctx.state.connectors.get((org, proj, ctx.params["identifier"]))
     if c is None:
         raise not_found("Connector with identifier [%s] in account [%s] doesn't exist"
-                        % (ctx.params["id"], ctx.account))
+                        % (ctx.params["identifier"], ctx.account))
     return ok(c)
 
 
@@ -1229,7 +1247,6 @@ def _feature(f, proj, env):
     return d
 
 
-@route("GET", "/cf/admin/features")
 def list_features(ctx):
     org, proj, flags, env = _cf_scope(ctx)
     page = _int_param(ctx.req, "pageNumber", 0)
@@ -1243,23 +1260,21 @@ def list_features(ctx):
     content = [_feature(f, proj, env) for f in items[page * size:(page + 1) * size]]
     return Response(200, dumps({"features": content, "itemCount": len(items),
                                 "pageCount": math.ceil(len(items) / size),
-                                "pageIndex": page, "pageNumber": page, "pageSize": size,
-                                "version": 1}), JSON)
+                                "pageIndex": page, "pageSize": size,
+                                "version": ctx.state.flag_versions[(org, proj)]}), JSON)
 
 
-@route("GET", "/cf/admin/features/{id}")
 def get_feature(ctx):
     org, proj, flags, env = _cf_scope(ctx)
-    f = flags.get(ctx.params["id"])
+    f = flags.get(ctx.params["identifier"])
     if f is None:
         raise not_found("feature flag not found")
     return Response(200, dumps(_feature(f, proj, env)), JSON)
 
 
-@route("PATCH", "/cf/admin/features/{id}")
 def patch_feature(ctx):
     org, proj, flags, env = _cf_scope(ctx)
-    f = flags.get(ctx.params["id"])
+    f = flags.get(ctx.params["identifier"])
     if f is None:
         raise not_found("feature flag not found")
     b = ctx.json_object()
@@ -1294,6 +1309,7 @@ def patch_feature(ctx):
             else:
                 raise ApiError(400, "INVALID_REQUEST", "unknown instruction kind %r" % kind)
         f["modifiedAt"] = _ms()
+        ctx.state.flag_versions[(org, proj)] += 1
     ctx.state.add_audit("FEATURE_FLAG", f["identifier"], "UPDATE", "CF", org, proj,
                         ctx.principal())
     return Response(200, dumps(_feature(f, proj, env)), JSON)
@@ -1309,8 +1325,10 @@ def _users(ctx):
                          "twoFactorAuthenticationEnabled": u["twoFactorAuthenticationEnabled"]},
                 "roleAssignmentMetadata": [{
                     "identifier": "role_assignment_%s" % u["uuid"][:8],
-                    "roleIdentifier": "_account_admin" if u is ctx.state.me else "_account_viewer",
-                    "roleName": "Account Admin" if u is ctx.state.me else "Account Viewer",
+                    "roleIdentifier": "_account_admin" if u["uuid"] in ctx.state.admins
+                    else "_account_viewer",
+                    "roleName": "Account Admin" if u["uuid"] in ctx.state.admins
+                    else "Account Viewer",
                     "resourceGroupIdentifier": "_all_resources_including_child_scopes",
                     "resourceGroupName": "All Resources Including Child Scopes",
                     "managedRole": True, "managedRoleAssignment": False}]}
@@ -1320,23 +1338,11 @@ def _users(ctx):
     return ok(ng_page(items, idx, size, fmt))
 
 
-@route("POST", "/ng/api/user/aggregate")
 def users_post(ctx):
     ctx.json(required=False)
     return _users(ctx)
 
 
-@route("GET", "/ng/api/user/aggregate")
-def users_get(ctx):
-    return _users(ctx)
-
-
-@route("GET", "/ng/api/user/users")
-def users_list(ctx):
-    return _users(ctx)
-
-
-@route("POST", "/audit/api/audits/list")
 def audits(ctx):
     idx, size = ng_paging(ctx.req)
     b = ctx.json_object(required=False)
@@ -1355,3 +1361,146 @@ def audits(ctx):
     if b.get("actions"):
         items = [a for a in items if a["action"] in b["actions"]]
     return ok(ng_page(items, idx, size))
+
+
+# ================================================================== the simulated operations
+#
+# Each simulated operation of the Harness API table, by its name there, with
+# the method and path the table gives it (checked at start and by the tests),
+# its handler, and a note for the README's table (sandbox/serve
+# --list-simulated prints it). Every other operation of the table answers 501
+# NOT_SIMULATED; a method and path the table does not have, 404.
+
+SIMULATED = {
+    "User.GetCurrentUserInfo": (
+        "GET", "/ng/api/user/currentUser", current_user,
+        "account from the key; 400 for service-account keys, as Harness"),
+    "User.GetAggregatedUsers": (
+        "POST", "/ng/api/user/aggregate", users_post,
+        "NG page of `{user, roleAssignmentMetadata}`; `searchTerm`"),
+    "Organization.GetOrganizationList": (
+        "GET", "/ng/api/organizations", list_orgs, "NG page; `searchTerm`"),
+    "Organization.GetOrganization": (
+        "GET", "/ng/api/organizations/{identifier}", get_org, ""),
+    "Project.GetProjectList": (
+        "GET", "/ng/api/projects", list_projects,
+        "`orgIdentifier`, `moduleType`, `hasModule`, `searchTerm`; "
+        "`{project, createdAt, lastModifiedAt}`"),
+    "Project.GetProject": (
+        "GET", "/ng/api/projects/{identifier}", get_project, "`orgIdentifier` (default `default`)"),
+    "Pipelines.GetPipelineList": (
+        "POST", "/pipeline/api/pipelines/list", list_pipelines,
+        "`page`, `size` (default 25), `searchTerm`, `sort`; body `{\"filterType\":\"PipelineSetup\"}`"),
+    "Pipelines.GetPipeline": (
+        "GET", "/pipeline/api/pipelines/{pipelineIdentifier}", get_pipeline,
+        "`data.yamlPipeline`"),
+    "Pipelines.PostPipelineV2": (
+        "POST", "/pipeline/api/pipelines/v2", create_pipeline_v2,
+        "YAML body (`application/yaml`, or `application/json`); `data.identifier`"),
+    "Pipelines.PostPipeline": (
+        "POST", "/pipeline/api/pipelines", create_pipeline_v1, "as v2; `data` is the identifier"),
+    "Pipelines.UpdatePipelineV2": (
+        "PUT", "/pipeline/api/pipelines/v2/{pipelineIdentifier}", update_pipeline_v2,
+        "YAML body; its identifier must match"),
+    "Pipelines.UpdatePipeline": (
+        "PUT", "/pipeline/api/pipelines/{pipelineIdentifier}", update_pipeline_v1, "as v2"),
+    "Pipelines.DeletePipeline": (
+        "DELETE", "/pipeline/api/pipelines/{pipelineIdentifier}", delete_pipeline, "`data: true`"),
+    "Execute.PostPipelineExecuteWithInputSetYaml": (
+        "POST", "/pipeline/api/pipeline/execute/{identifier}", execute,
+        "`moduleType`; optional runtime-input YAML, `application/yaml` only; "
+        "`data.planExecution.uuid`, `.status` (`RUNNING`)"),
+    "ExecutionDetails.GetExecutionDetailV2": (
+        "GET", "/pipeline/api/pipelines/execution/v2/{planExecutionId}", execution_v2,
+        "`data.pipelineExecutionSummary.status`: `Running` then `Success`/`Failed`"),
+    "ExecutionDetails.GetExecutionDetail": (
+        "GET", "/pipeline/api/pipelines/execution/{planExecutionId}", execution_v1, "as v2"),
+    "Execute.PutHandleInterrupt": (
+        "PUT", "/pipeline/api/pipeline/execute/interrupt/{planExecutionId}", interrupt,
+        "`interruptType=AbortAll` (or `Abort`) makes a running execution `Aborted`"),
+    "ExecutionDetails.GetListOfExecutions": (
+        "POST", "/pipeline/api/pipelines/execution/summary", execution_summary,
+        "`page`, `size`, `pipelineIdentifier`, `status`; newest first"),
+    "ApiKey.ListApiKeys": (
+        "GET", "/ng/api/apikey", list_apikeys, "a list of ApiKeyDTO; roles and scope as below"),
+    "ApiKey.ListApiKeys1": (
+        "GET", "/ng/api/apikey/aggregate", apikey_aggregate, "NG page of `{apiKey, tokensCount}`"),
+    "ApiKey.GetAggregatedApiKey": (
+        "GET", "/ng/api/apikey/aggregate/{identifier}", apikey_aggregate_one, ""),
+    "ApiKey.CreateApiKey": (
+        "POST", "/ng/api/apikey", create_apikey, "body ApiKeyDTO (its scope fields place it)"),
+    "ApiKey.DeleteApiKey": (
+        "DELETE", "/ng/api/apikey/{identifier}", delete_apikey, "its tokens go with it"),
+    "Token.ListAggregatedTokens": (
+        "GET", "/ng/api/token/aggregate", token_aggregate,
+        "NG page of `{token, expiryAt, createdAt, lastModifiedAt}`; `searchTerm`, `identifiers`"),
+    "Token.CreateToken": (
+        "POST", "/ng/api/token", create_token,
+        "body TokenDTO; the new key string in `data`"),
+    "Token.UpdateToken": (
+        "PUT", "/ng/api/token/{identifier}", update_token,
+        "body TokenDTO names the token (`apiKeyType`, `parentIdentifier`, `apiKeyIdentifier`)"),
+    "Token.DeleteToken": (
+        "DELETE", "/ng/api/token/{identifier}", delete_token, ""),
+    "Token.RotateToken": (
+        "POST", "/ng/api/token/rotate/{identifier}", rotate_token,
+        "no body, no Content-Type; new key in `data`; the old token works until "
+        "`rotateTimestamp` (then `EXPIRED_TOKEN`) and is renamed `rotated_<15 letters>`"),
+    "ServiceAccount.ListServiceAccount": (
+        "GET", "/ng/api/serviceaccount", list_sas, "admin only; the scope named"),
+    "ServiceAccount.ListAggregatedServiceAccounts": (
+        "GET", "/ng/api/serviceaccount/aggregate", sa_aggregate, "admin only; NG page"),
+    "ServiceAccount.GetAggregatedServiceAccount": (
+        "GET", "/ng/api/serviceaccount/aggregate/{identifier}", sa_aggregate_one,
+        "admin, or the service account itself"),
+    "ServiceAccount.CreateServiceAccount": (
+        "POST", "/ng/api/serviceaccount", create_sa, "admin only"),
+    "ServiceAccount.DeleteServiceAccount": (
+        "DELETE", "/ng/api/serviceaccount/{identifier}", delete_sa, "admin only"),
+    "Secrets.ListSecretsV2": (
+        "GET", "/ng/api/v2/secrets", list_secrets,
+        "scope from `orgIdentifier`/`projectIdentifier` (none = account); `type`, `types`, "
+        "`identifiers`, `searchTerm`"),
+    "Secrets.ListSecretsV3": (
+        "POST", "/ng/api/v2/secrets/list", list_secrets_post,
+        "filters in the body `{secretTypes, identifiers, searchTerm}`, not the query"),
+    "Secrets.GetSecretV2": (
+        "GET", "/ng/api/v2/secrets/{identifier}", get_secret, "values are never returned"),
+    "Secrets.PostSecret": (
+        "POST", "/ng/api/v2/secrets", create_secret, "`application/json` only"),
+    "Secrets.PutSecret": (
+        "PUT", "/ng/api/v2/secrets/{identifier}", update_secret, "`application/json` only"),
+    "Secrets.DeleteSecretV2": (
+        "DELETE", "/ng/api/v2/secrets/{identifier}", delete_secret, ""),
+    "Connectors.GetConnectorList": (
+        "GET", "/ng/api/connectors", list_connectors, "`type`, `searchTerm`; scope as secrets"),
+    "Connectors.GetConnectorListV2": (
+        "POST", "/ng/api/connectors/listV2", list_connectors_v2,
+        "body (required) `{\"filterType\":\"Connector\",\"types\":[...]}`"),
+    "Connectors.GetConnector": (
+        "GET", "/ng/api/connectors/{identifier}", get_connector,
+        "the built-in secret manager is `harnessSecretManager`"),
+    "FeatureFlags.GetAllFeatures": (
+        "GET", "/cf/admin/features", list_features,
+        "`pageNumber`, `pageSize`, `environmentIdentifier`, `name`, `identifier`; "
+        "`{features, itemCount, pageCount, pageIndex, pageSize, version}`"),
+    "FeatureFlags.GetFeatureFlag": (
+        "GET", "/cf/admin/features/{identifier}", get_feature, "`environmentIdentifier`"),
+    "FeatureFlags.PatchFeature": (
+        "PATCH", "/cf/admin/features/{identifier}", patch_feature,
+        "`{\"instructions\":[{\"kind\":\"setFeatureFlagState\",\"parameters\":{\"state\":\"on\"}}]}` "
+        "(also `updateName`, `updateDescription`, `setDefaultOnVariation`, "
+        "`setDefaultOffVariation`)"),
+    "Audit.GetAuditEventList": (
+        "POST", "/audit/api/audits/list", audits,
+        "NG page; body `{\"filterType\":\"Audit\",\"startTime\",\"endTime\",\"modules\",\"actions\"}`"),
+}
+
+
+def simulated_markdown():
+    """The README's table of simulated operations."""
+    rows = ["| operation | method | path | notes |", "|---|---|---|---|"]
+    for name, (method, path, _fn, notes) in SIMULATED.items():
+        rows.append("| `%s` | %s | `%s` | %s |" % (name, method, path, notes))
+    return "\n".join(rows) + "\n"
+

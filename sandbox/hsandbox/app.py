@@ -82,13 +82,13 @@ class Recorder:
 
 
 class SandboxApp:
-    def __init__(self, state, config, recorder, info_fn, engine):
+    def __init__(self, state, config, recorder, info_fn, engine, harness_api):
         self.state = state
         self.config = config          # dict: latency_ms, jitter_ms, rate_limit_share, ...
         self.recorder = recorder
         self.info_fn = info_fn
         self.engine = engine
-        self.api = api.HarnessApi(state)
+        self.api = harness_api
         self.faults = Faults(config.get("seed", 1))
         self.stats = Stats()
         self.other_origin_url = None
@@ -120,7 +120,7 @@ class SandboxApp:
             if path.startswith("/_sandbox/"):
                 resp = self.helpers(req, path)
             else:
-                resp = self.api.dispatch(req, path)
+                resp = self.api.dispatch(req, path, entry)
             if rule is not None:
                 resp.action = rule.kind
                 resp.compress = rule.kind != "slow_body" and resp.compress
@@ -151,7 +151,9 @@ class SandboxApp:
                      "connection": req.conn_id, "method": req.method, "path": path,
                      "target": req.target, "has_api_key": bool(key),
                      "account_header": req.headers.get("harness-account"),
-                     "status": None, "fault": None}
+                     "content_type": req.headers.get("content-type"),
+                     "body_bytes": len(req.body), "operation": None,
+                     "status": None, "code": None, "fault": None}
             s.log.append(entry)
         return entry
 

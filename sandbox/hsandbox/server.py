@@ -1,7 +1,9 @@
-"""Command line entry: parse flags, seed, open the listeners, print the banner,
-write the info file, wait for SIGTERM/SIGINT, clean up."""
+"""Command line entry: parse flags, load the Harness API table, seed, open the
+listeners, print the banner, write the info file, wait for SIGTERM/SIGINT,
+clean up."""
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -12,6 +14,8 @@ import sys
 import tempfile
 import threading
 
+from . import api
+from . import optable
 from . import state as st
 from . import tlsgen
 from .app import Recorder, SandboxApp
@@ -42,6 +46,11 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1, help="seed for jitter and shares")
     p.add_argument("--info-file", help="write connection details here as JSON once listening")
     p.add_argument("--quiet", action="store_true", help="no banner on stdout")
+    p.add_argument("--operations", metavar="PATH",
+                   help="the Harness API table (default: ../src/api/operations.tsv, else "
+                   "../api/operations.tsv, beside the sandbox folder)")
+    p.add_argument("--list-simulated", action="store_true",
+                   help="print the README's table of simulated operations and exit")
     a = p.parse_args(argv)
     for name in ("rate_limit_share", "error_share"):
         if not 0 <= getattr(a, name) <= 1:
@@ -49,12 +58,46 @@ def parse_args(argv):
     return a
 
 
+SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_table(path):
+    """The Harness API table, read once. Collection is paused while its 1,200
+    operations are built: the collector would otherwise run several times."""
+    path = path or optable.default_path(SANDBOX_DIR)
+    if path is None:
+        raise optable.TableError(
+            "the Harness API table is neither at %s nor at %s; give --operations PATH"
+            % (os.path.normpath(os.path.join(SANDBOX_DIR, "..", "src", "api", "operations.tsv")),
+               os.path.normpath(os.path.join(SANDBOX_DIR, "..", "api", "operations.tsv"))))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return optable.load(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
+    if a.list_simulated:
+        sys.stdout.write(api.simulated_markdown())
+        return
+    try:
+        table = load_table(a.operations)
+    except optable.TableError as e:
+        sys.stderr.write("serve: %s\n" % e)
+        sys.exit(2)
+    app_api = api.HarnessApi(None, table)
+    if app_api.unmatched:
+        sys.stderr.write("serve: warning: simulated operations not in %s with the same "
+                         "method and path (they answer 404): %s\n"
+                         % (table.source, ", ".join(app_api.unmatched)))
     tmp = tempfile.mkdtemp(prefix="hlua-sandbox-")
     stop = threading.Event()
     try:
-        run(a, tmp, stop)
+        run(a, tmp, stop, app_api)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if a.info_file:
@@ -66,8 +109,9 @@ def main(argv=None):
                 pass
 
 
-def run(a, tmp, stop):
+def run(a, tmp, stop, app_api):
     state = st.State(big_pipelines=a.big_pipelines, execution_seconds=a.execution_seconds)
+    app_api.state = state
     config = {"latency_ms": a.latency_ms, "jitter_ms": a.jitter_ms,
               "rate_limit_share": a.rate_limit_share, "retry_after": a.retry_after,
               "error_share": a.error_share, "error_status": a.error_status,
@@ -76,7 +120,7 @@ def run(a, tmp, stop):
     engine = Engine()
     recorder = Recorder()
     info = {}
-    app = SandboxApp(state, config, recorder, lambda: info, engine)
+    app = SandboxApp(state, config, recorder, lambda: info, engine, app_api)
     main_l = engine.listen("http", app, port=a.port)
     other_l = engine.listen("other", recorder, port=a.other_port)
     info.update(url="http://127.0.0.1:%d" % main_l.port,
@@ -93,11 +137,14 @@ def run(a, tmp, stop):
     app.other_origin_url = info["other_origin_url"]
     info.update(account=st.ACCOUNT, api_key=state.key_string(state.main_token),
                 sat_key=state.key_string(state.sat_token),
+                user_key=state.key_string(state.member_token),
                 other_account_key=state.key_string(state.other_token),
                 expired_key=state.key_string(state.expired_token),
                 legacy_key=state.key_string(state.main_token, legacy=True),
                 other_account=st.OTHER_ACCOUNT, user_email=state.me["email"],
-                user_id=state.me["uuid"], pid=os.getpid(), tmp_dir=tmp)
+                user_id=state.me["uuid"], member_email=state.member["email"],
+                member_id=state.member["uuid"], operations=app_api.table.source,
+                pid=os.getpid(), tmp_dir=tmp)
 
     def on_signal(signum, frame):
         stop.set()

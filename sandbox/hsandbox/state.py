@@ -15,7 +15,8 @@ from . import yamlgen
 ACCOUNT = "kmpySmUISimoRrJL6NL73w"
 ACCOUNT_NAME = "Acme Robotics"
 OTHER_ACCOUNT = "Xq8e2Lt0Rk6vUo7pW3sNbA"
-ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ALNUM = LETTERS + "0123456789"
 B64 = ALNUM + "-_"
 DAY_MS = 86400 * 1000
 BIG_PROJECT = ("default", "big")
@@ -131,7 +132,7 @@ CONNECTORS = [
     (None, None, "docker_hub", "Docker Hub", "DockerRegistry"),
     (None, None, "aws_prod", "AWS Production", "Aws"),
     (None, None, "vault_prod", "HashiCorp Vault", "Vault"),
-    (None, None, "harness_secret_manager", "Harness Built-in Secret Manager", "GcpKms"),
+    (None, None, "harnessSecretManager", "Harness Built-in Secret Manager", "GcpKms"),
     ("default", "default_project", "k8s_dev", "Kubernetes dev cluster", "K8sCluster"),
     ("payments", "checkout", "k8s_prod", "Kubernetes prod cluster", "K8sCluster"),
     ("payments", "checkout", "k8s_staging", "Kubernetes staging cluster", "K8sCluster"),
@@ -169,6 +170,7 @@ class State:
         ids = Ids(seed)
         self.ids = ids
         self.exec_rng = random.Random(seed + 1)
+        self.rotate_rng = random.Random()
         t0 = now_ms()
         self.t0 = t0
         base = t0 - 400 * DAY_MS
@@ -182,7 +184,9 @@ class State:
                                "externallyManaged": False,
                                "twoFactorAuthenticationEnabled": i % 3 == 0,
                                "createdAt": base + i * 3 * DAY_MS})
-        self.me = self.users[0]
+        self.me = self.users[0]          # the key's owner: an account admin
+        self.member = self.users[1]      # a non-admin user with a key of her own
+        self.admins = {self.me["uuid"]}
         self.orgs = {}
         for i, (ident, name, desc, tags) in enumerate(ORGS):
             self.orgs[ident] = {"identifier": ident, "name": name, "description": desc,
@@ -286,11 +290,12 @@ class State:
             self.last_exec[key] = e
         return e
 
-    def run_pipeline(self, p, inputs, user):
+    def run_pipeline(self, p, inputs, user, module_type=None):
         with self.lock:
             outcome = "Failed" if "fail" in p["identifier"] else "Success"
-            return self._add_execution(p, now_ms(), self.execution_seconds, outcome,
-                                       inputs, user)
+            e = self._add_execution(p, now_ms(), self.execution_seconds, outcome, inputs, user)
+            e["moduleType"] = module_type
+            return e
 
     def execution_status(self, e, now=None):
         if e["abortedAt"] is not None:
@@ -304,49 +309,63 @@ class State:
 
     def _seed_keys(self, ids, base, t0):
         """API keys and tokens under users and service accounts. The first token of
-        the first user is the key the sandbox hands out (`api_key`)."""
-        self.service_accounts = {}
-        self.apikeys = {}   # (apiKeyType, parent, identifier) -> dict
+        the first user is the key the sandbox hands out (`api_key`). Service
+        accounts, API keys and tokens live in a scope: (org, project), None for
+        the account; platform_ci lives in org platform, checkout_deployer in
+        project payments/checkout."""
+        self.service_accounts = {}   # (org, project, identifier) -> dict
+        self.apikeys = {}   # (org, project, apiKeyType, parent, identifier) -> dict
         self.tokens = {}    # tokenId -> dict
-        for i, (ident, name, desc) in enumerate([
-                ("deploy_bot", "Deploy Bot", "Runs deployments from CI"),
-                ("reporting", "Reporting", "Reads audit and execution data"),
-                ("terraform", "Terraform", "Terraform provider automation")]):
-            self.service_accounts[ident] = {
+        for i, (org, proj, ident, name, desc) in enumerate([
+                (None, None, "deploy_bot", "Deploy Bot", "Runs deployments from CI"),
+                (None, None, "reporting", "Reporting", "Reads audit and execution data"),
+                (None, None, "terraform", "Terraform", "Terraform provider automation"),
+                ("platform", None, "platform_ci", "Platform CI",
+                 "CI of the platform org's repositories"),
+                ("payments", "checkout", "checkout_deployer", "Checkout Deployer",
+                 "Deploys the checkout service")]):
+            self.service_accounts[(org, proj, ident)] = {
                 "identifier": ident, "name": name,
                 "email": "%s@service.harness.io" % ident.replace("_", ""),
                 "description": desc, "tags": {}, "accountIdentifier": ACCOUNT,
-                "orgIdentifier": None, "projectIdentifier": None,
+                "orgIdentifier": org, "projectIdentifier": proj,
                 "createdAt": base + (20 + i) * DAY_MS, "lastModifiedAt": base + (21 + i) * DAY_MS}
         me = self.me["uuid"]
-        grace = self.users[1]["uuid"]
+        grace = self.member["uuid"]
         specs = [
-            # (type, parent, apikey, apikey name, [(token, name, validFrom days, validTo days)])
-            ("USER", me, "hlua_automation", "hlua automation",
+            # (scope, type, parent, apikey, apikey name,
+            #  [(token, name, validFrom days, validTo days)])
+            ((None, None), "USER", me, "hlua_automation", "hlua automation",
              [("hlua_dev", "hlua dev", -30, 60), ("ci_runner", "CI runner", -100, 5),
               ("old_laptop", "Old laptop", -400, -10)]),
-            ("USER", me, "personal", "Personal",
+            ((None, None), "USER", me, "personal", "Personal",
              [("scratch", "Scratch", -3, 27)]),
-            ("USER", grace, "grace_cli", "Grace CLI",
+            ((None, None), "USER", grace, "grace_cli", "Grace CLI",
              [("grace_token", "Grace token", -10, 80)]),
-            ("SERVICE_ACCOUNT", "deploy_bot", "deploy_key", "Deploy key",
+            ((None, None), "SERVICE_ACCOUNT", "deploy_bot", "deploy_key", "Deploy key",
              [("deploy_token", "Deploy token", -60, 20), ("deploy_token_2024", "Deploy token 2024", -500, -130)]),
-            ("SERVICE_ACCOUNT", "reporting", "reporting_key", "Reporting key",
+            ((None, None), "SERVICE_ACCOUNT", "reporting", "reporting_key", "Reporting key",
              [("reporting_token", "Reporting token", -20, 3)]),
-            ("SERVICE_ACCOUNT", "terraform", "tf_key", "Terraform key",
+            ((None, None), "SERVICE_ACCOUNT", "terraform", "tf_key", "Terraform key",
              [("tf_token", "Terraform token", -90, 275)]),
+            (("platform", None), "SERVICE_ACCOUNT", "platform_ci", "platform_ci_key",
+             "Platform CI key", [("platform_ci_token", "Platform CI token", -88, 2)]),
+            (("payments", "checkout"), "SERVICE_ACCOUNT", "checkout_deployer", "checkout_key",
+             "Checkout key", [("checkout_token", "Checkout token", -86, 4)]),
         ]
-        for typ, parent, ak, akname, toks in specs:
-            self.apikeys[(typ, parent, ak)] = {
+        for (org, proj), typ, parent, ak, akname, toks in specs:
+            self.apikeys[(org, proj, typ, parent, ak)] = {
                 "identifier": ak, "name": akname, "description": "", "tags": {},
                 "apiKeyType": typ, "parentIdentifier": parent,
                 "defaultTimeToExpireToken": 90 * DAY_MS, "accountIdentifier": ACCOUNT,
-                "orgIdentifier": None, "projectIdentifier": None,
+                "orgIdentifier": org, "projectIdentifier": proj,
                 "createdAt": t0 - 120 * DAY_MS, "lastModifiedAt": t0 - 30 * DAY_MS}
             for ident, name, vf, vt in toks:
                 self._new_token(ACCOUNT, typ, parent, ak, ident, name,
-                                t0 + vf * DAY_MS, t0 + vt * DAY_MS, ids.hex24())
+                                t0 + vf * DAY_MS, t0 + vt * DAY_MS, ids.hex24(), org=org,
+                                proj=proj)
         self.main_token = self.find_token("hlua_dev", "hlua_automation", me)
+        self.member_token = self.find_token("grace_token", "grace_cli", grace)
         self.sat_token = self.find_token("deploy_token", "deploy_key", "deploy_bot")
         self.expired_token = self.find_token("old_laptop", "hlua_automation", me)
         other = self._new_token(OTHER_ACCOUNT, "USER", "zzOtherUserUuid0000001", "elsewhere",
@@ -355,17 +374,35 @@ class State:
         self.other_token = other
 
     def _new_token(self, account, typ, parent, ak, ident, name, valid_from, valid_to,
-                   token_id, listed=True, generation=0):
+                   token_id, listed=True, generation=0, org=None, proj=None):
         t = {"tokenId": token_id, "secret": secret_for(token_id, generation),
              "identifier": ident, "name": name, "validFrom": valid_from,
              "validTo": valid_to, "scheduledExpireTime": valid_to,
-             "accountIdentifier": account, "orgIdentifier": None,
-             "projectIdentifier": None, "apiKeyIdentifier": ak,
+             "accountIdentifier": account, "orgIdentifier": org,
+             "projectIdentifier": proj, "apiKeyIdentifier": ak,
              "parentIdentifier": parent, "apiKeyType": typ, "description": "",
              "tags": {}, "createdAt": valid_from, "lastModifiedAt": valid_from,
              "listed": listed, "rotateUntil": None}
         self.tokens[token_id] = t
         return t
+
+    # --------------------------------------------------------------- roles
+
+    def principal(self, t):
+        """The user (or a user-like dict for a service account) a token belongs to."""
+        if t["apiKeyType"] == "USER":
+            for u in self.users:
+                if u["uuid"] == t["parentIdentifier"]:
+                    return u
+            return {"uuid": t["parentIdentifier"], "name": "unknown", "email": None}
+        sa = self.service_accounts.get((t["orgIdentifier"], t["projectIdentifier"],
+                                        t["parentIdentifier"]), {})
+        return {"uuid": t["parentIdentifier"], "name": sa.get("name"), "email": sa.get("email")}
+
+    def is_admin(self, t):
+        """Account admins are users (Ada Lovelace); service accounts and the
+        other users have a non-admin's permissions."""
+        return t["apiKeyType"] == "USER" and t["parentIdentifier"] in self.admins
 
     def find_token(self, ident, ak=None, parent=None):
         for t in self.tokens.values():
@@ -410,19 +447,23 @@ class State:
             return t, None
 
     def rotate_token(self, t, rotate_ts):
-        """The old token keeps working until rotate_ts; a new token takes over
-        its identifier. Returns the new token."""
+        """The old token keeps working until rotate_ts and, as in Harness, is
+        renamed rotated_<15 random letters>; a new token takes over its
+        identifier. Returns the new token."""
         with self.lock:
             now = now_ms()
+            ident = t["identifier"]
             t["rotateUntil"] = rotate_ts
             t["scheduledExpireTime"] = rotate_ts
-            t["identifier"] = "%s_rotated_%d" % (t["identifier"], now)
+            t["identifier"] = "rotated_" + "".join(self.rotate_rng.choice(LETTERS)
+                                                   for _ in range(15))
             t["lastModifiedAt"] = now
             span = max(t["validTo"] - t["validFrom"], DAY_MS)
             new = self._new_token(t["accountIdentifier"], t["apiKeyType"],
-                                  t["parentIdentifier"], t["apiKeyIdentifier"],
-                                  t["identifier"].split("_rotated_")[0], t["name"], now,
-                                  now + span, self.ids.hex24(), listed=t["listed"])
+                                  t["parentIdentifier"], t["apiKeyIdentifier"], ident,
+                                  t["name"], now, now + span, self.ids.hex24(),
+                                  listed=t["listed"], org=t["orgIdentifier"],
+                                  proj=t["projectIdentifier"])
             new["description"] = t["description"]
             new["tags"] = dict(t["tags"])
             return new
@@ -455,7 +496,7 @@ class State:
                            "testedAt": t0 - 3600000, "lastTestedAt": t0 - 3600000,
                            "lastConnectedAt": t0 - 3600000},
                 "activityDetails": {"lastActivityTime": t0 - 7200000},
-                "harnessManaged": ident == "harness_secret_manager",
+                "harnessManaged": ident == "harnessSecretManager",
                 "gitDetails": {"objectId": None, "branch": None, "repoIdentifier": None,
                                "rootFolder": None, "filePath": None, "repoName": None,
                                "commitId": None, "fileUrl": None, "repoUrl": None},
@@ -465,6 +506,7 @@ class State:
     def _seed_flags(self, base):
         self.environments = {}
         self.flags = {}
+        self.flag_versions = {}
         rng = random.Random(5)
         for org, proj in FLAG_PROJECTS:
             self.environments[(org, proj)] = [e for e, _ in ENVIRONMENTS]
@@ -486,6 +528,7 @@ class State:
                             for env, _ in ENVIRONMENTS},
                 }
             self.flags[(org, proj)] = table
+            self.flag_versions[(org, proj)] = 1
 
     def _seed_audits(self, t0):
         rng = random.Random(9)

@@ -20,8 +20,11 @@ class TlsTest(SandboxTestCase):
     def test_info_file_fields(self):
         info = self.sb.info
         for k in ("url", "tls_url", "ca_file", "wrong_ca_file", "other_origin_url", "account",
-                  "api_key", "sat_key", "other_account_key", "pid"):
+                  "api_key", "sat_key", "user_key", "other_account_key", "user_email",
+                  "user_id", "member_email", "member_id", "operations", "pid"):
             self.assertIn(k, info)
+        self.assertTrue(os.path.isfile(info["operations"]))
+        self.assertEqual(len({info["api_key"], info["sat_key"], info["user_key"]}), 3)
         self.assertTrue(info["url"].startswith("http://127.0.0.1:"))
         self.assertTrue(info["tls_url"].startswith("https://localhost:"))
         self.assertTrue(info["other_origin_url"].startswith("http://127.0.0.1:"))
