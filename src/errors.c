@@ -44,13 +44,15 @@ static void one_line(lua_State *L) {
   lua_remove(L, -2);
 }
 
-/* __tostring: "GET /path: 404 CODE: message (correlationId id)". */
+/* __tostring: "GET /path: 404 CODE: message (correlationId id)", after
+** "Tag.Operation: " for an error of a harness.api operation. */
 static int error_tostring(lua_State *L) {
   luaL_Buffer b;
   int has_status;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   luaL_buffinit(L, &b);
+  add_field(&b, L, 1, "operation", "", ": ");
   if (add_field(&b, L, 1, "method", "", " ") &&
       !add_field(&b, L, 1, "path", "", ": "))
     add_field(&b, L, 1, "url", "", ": ");

@@ -34,7 +34,8 @@ local names = {
   is_error = {"hlua.host", "is_error"},
   fmt = "harness.fmt",
   args = "harness.args",
-  -- the Harness library
+  -- every operation of the Harness API, and the library built on it
+  api = "harness.api",
   orgs = "harness.orgs",
   projects = "harness.projects",
   pipelines = "harness.pipelines",
