@@ -53,4 +53,22 @@ function M.opts(fname, opts, pos, level)
   return opts
 end
 
+--- Checks an options table against the names the function knows ('known',
+--- a list): nil (then {}) or a table with no other key. A typo must never
+--- quietly fall back to a default (and act on the configured scope).
+function M.options(fname, opts, known, pos, level)
+  opts = M.opts(fname, opts, pos, (level or 0) + 1)
+  for k in pairs(opts) do
+    local ok = false
+    for _, name in ipairs(known) do
+      if k == name then ok = true break end
+    end
+    if not ok then
+      M.argerror(fname, type(k) == "string" and k or ("[" .. tostring(k) .. "]"), "unknown option; " ..
+        (#known > 0 and ("known: " .. table.concat(known, ", ")) or "it takes none"), (level or 0) + 1)
+    end
+  end
+  return opts
+end
+
 return M

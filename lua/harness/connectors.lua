@@ -1,9 +1,9 @@
 -- harness.connectors: connectors of the account, an org or a project.
 -- Scope: opts.org and opts.project, by default the configured ones;
 -- org = false asks for the account's own.
+local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
-local url = require "harness.url"
 
 local M = {}
 
@@ -16,25 +16,24 @@ end
 
 --- Connectors in the scope: {identifier, name, type, spec, ...,
 --- connectivity}. opts: org, project, type (e.g. "Github", or a list),
---- search, max_items.
+--- search, max_items, page_size.
 function M.list(opts)
-  opts = check.opts("connectors.list", opts)
+  opts = check.options("connectors.list", opts, r.known({"org", "project", "type", "search"}, true))
   local org, project = r.scope("connectors.list", opts)
-  local query = r.query(org, project, {searchTerm = opts.search})
-  if opts.type then
-    local types = type(opts.type) == "table" and opts.type or {opts.type}
-    return r.list("/ng/api/connectors/listV2", {method = "POST",
-      json = {filterType = "Connector", types = types}, query = query,
-      max_items = opts.max_items}, unwrap)
+  local params = r.params(org, project, {searchTerm = opts.search})
+  if type(opts.type) == "table" then
+    params.body = {filterType = "Connector", types = opts.type}
+    return r.list(api.Connectors.GetConnectorListV2, params, opts, unwrap)
   end
-  return r.list("/ng/api/connectors", {query = query, max_items = opts.max_items}, unwrap)
+  params.type = opts.type
+  return r.list(api.Connectors.GetConnectorList, params, opts, unwrap)
 end
 
---- One connector.
+--- One connector. opts: org, project.
 function M.get(id, opts)
   check.string("connectors.get", 1, id)
-  local org, project = r.scope("connectors.get", check.opts("connectors.get", opts, 2))
-  return r.get("/ng/api/connectors/" .. url.escape(id), r.query(org, project), unwrap)
+  local org, project = r.scope("connectors.get", check.options("connectors.get", opts, {"org", "project"}, 2))
+  return r.data(api.Connectors.GetConnector, r.params(org, project, {identifier = id}), unwrap)
 end
 
 return M

@@ -1,24 +1,23 @@
 -- harness.orgs: the account's organizations.
+local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
-local url = require "harness.url"
 
 local M = {}
 
 local function unwrap(item) return item.organization or item end
 
 --- Every organization: {identifier, name, description, tags}.
---- opts: search (a search term), max_items.
+--- opts: search (a search term), max_items, page_size.
 function M.list(opts)
-  opts = check.opts("orgs.list", opts)
-  return r.list("/ng/api/organizations", {
-    query = {searchTerm = opts.search}, max_items = opts.max_items}, unwrap)
+  opts = check.options("orgs.list", opts, r.known({"search"}, true))
+  return r.list(api.Organization.GetOrganizationList, {searchTerm = opts.search}, opts, unwrap)
 end
 
 --- One organization by identifier.
 function M.get(id)
   check.string("orgs.get", 1, id)
-  return r.get("/ng/api/organizations/" .. url.escape(id), nil, unwrap)
+  return r.data(api.Organization.GetOrganization, {identifier = id}, unwrap)
 end
 
 return M

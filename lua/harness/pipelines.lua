@@ -1,48 +1,50 @@
 -- harness.pipelines: pipelines of a project, their YAML, runs and executions.
 -- Every call works in a project: opts.org and opts.project, by default the
 -- configured ones.
+local api = require "harness.api"
 local check = require "harness.check"
-local client = require "harness.client"
 local fmt = require "harness.fmt"
 local host = require "hlua.host"
 local r = require "harness.resource"
 local sched = require "harness.sched"
-local url = require "harness.url"
 
 local M = {}
 
-local BASE = "/pipeline/api"
-local YAML = "application/yaml"
+local SCOPE = {"org", "project"}
 
--- Execution statuses after which nothing more happens.
+-- Execution statuses after which nothing more happens (Harness counts a
+-- suspended execution as ended too).
 M.FINISHED = {
   Success = true, Failed = true, Aborted = true, Expired = true, Errored = true,
   ApprovalRejected = true, IgnoreFailed = true, AbortedByFreeze = true, Skipped = true,
+  Suspended = true,
 }
 -- Of those, the ones that count as a success.
 M.SUCCEEDED = {Success = true, IgnoreFailed = true}
 
--- The options and scope (org, project) of a call; 'pos' is the position
--- of its options argument.
-local function scope(fname, opts, pos)
-  opts = check.opts("pipelines." .. fname, opts, pos, 1)
+-- The options of a call (checked against 'known', plus org and project)
+-- and the parameters of its project; 'pos' is the position of the options
+-- argument.
+local function scope(fname, opts, known, pos)
+  local names = {"org", "project"}
+  for _, n in ipairs(known or {}) do names[#names + 1] = n end
+  opts = check.options("pipelines." .. fname, opts, names, pos, 1)
   local org, project = r.scope("pipelines." .. fname, opts, "project", 1)
-  return opts, org, project
+  return opts, r.params(org, project)
 end
 
--- The path and paging options of the pipeline list, for list and each.
+-- The operation and parameters of the pipeline list, for list and each.
 local function list_request(fname, opts)
-  local org, project
-  opts, org, project = scope(fname, opts)
-  return BASE .. "/pipelines/list", {
-    method = "POST", json = {filterType = "PipelineSetup"},
-    query = r.query(org, project, {searchTerm = opts.search}),
-    page_size = opts.page_size, max_items = opts.max_items}
+  local params
+  opts, params = scope(fname, opts, r.known({"search"}, true))
+  params.searchTerm = opts.search
+  params.body = {filterType = "PipelineSetup"}
+  return api.Pipelines.GetPipelineList, params, opts
 end
 
 --- Summaries of the project's pipelines: {identifier, name, description,
---- tags, storeType, lastUpdatedAt, executionSummaryInfo, ...}.
---- opts: org, project, search, max_items.
+--- tags, storeType, lastUpdatedAt, executionSummaryInfo, modules, ...}.
+--- opts: org, project, search, max_items, page_size.
 function M.list(opts)
   return r.list(list_request("list", opts))
 end
@@ -50,16 +52,17 @@ end
 --- Iterates over the project's pipelines, a page at a time, for projects
 --- with very many; takes the options of list.
 function M.each(opts)
-  return require("harness.paging").paginate(list_request("each", opts))
+  local op, params, o = list_request("each", opts)
+  return op:paginate(params, {max_items = o.max_items, page_size = o.page_size})
 end
 
 --- One pipeline: the data of the response, with its YAML in yamlPipeline
---- (and, as a shortcut, in yaml).
+--- (and, as a shortcut, in yaml). opts: org, project.
 function M.get(id, opts)
   check.string("pipelines.get", 1, id)
-  local org, project
-  opts, org, project = scope("get", opts, 2)
-  local data = r.get(BASE .. "/pipelines/" .. url.escape(id), r.query(org, project))
+  local _, params = scope("get", opts, nil, 2)
+  params.pipelineIdentifier = id
+  local data = r.data(api.Pipelines.GetPipeline, params)
   data.yaml = r.nonnull(data.yamlPipeline)
   return data
 end
@@ -81,68 +84,78 @@ end
 --- Creates a pipeline from its YAML; returns the response's data.
 function M.create(yaml, opts)
   need_yaml("create", 1, yaml)
-  local org, project
-  opts, org, project = scope("create", opts, 2)
-  return client.post(BASE .. "/pipelines/v2", {
-    query = r.query(org, project), body = yaml, content_type = YAML}).data
+  local _, params = scope("create", opts, nil, 2)
+  params.body = yaml
+  return r.data(api.Pipelines.PostPipelineV2, params)
 end
 
 --- Replaces a pipeline's YAML; returns the response's data.
 function M.update(id, yaml, opts)
   check.string("pipelines.update", 1, id)
   need_yaml("update", 2, yaml)
-  local org, project
-  opts, org, project = scope("update", opts, 3)
-  return client.put(BASE .. "/pipelines/v2/" .. url.escape(id), {
-    query = r.query(org, project), body = yaml, content_type = YAML}).data
+  local _, params = scope("update", opts, nil, 3)
+  params.pipelineIdentifier, params.body = id, yaml
+  return r.data(api.Pipelines.UpdatePipelineV2, params)
 end
 
 --- Deletes a pipeline.
 function M.delete(id, opts)
   check.string("pipelines.delete", 1, id)
-  local org, project
-  opts, org, project = scope("delete", opts, 2)
-  client.delete(BASE .. "/pipelines/" .. url.escape(id), {query = r.query(org, project)})
+  local _, params = scope("delete", opts, nil, 2)
+  params.pipelineIdentifier = id
+  api.Pipelines.DeletePipeline(params)
   return true
 end
 
+-- The module a pipeline runs under when the caller does not say: the
+-- first of its modules that is not the pipeline service's own.
+local function module_of(id, params)
+  local p = {pipelineIdentifier = id, orgIdentifier = params.orgIdentifier,
+             projectIdentifier = params.projectIdentifier}
+  local modules = r.nonnull(r.data(api.Pipelines.GetPipeline, p).modules) or {}
+  for _, m in ipairs(modules) do
+    if m ~= "pms" then return m end
+  end
+  return "pms"
+end
+
 --- Starts a run. opts: org, project, inputs (runtime-input YAML), module
---- (moduleType, e.g. "cd"). Returns the plan execution: uuid (the
---- execution id), status, and the rest of Harness's answer.
+--- (moduleType, e.g. "cd"; default: from the pipeline's modules). Returns
+--- the plan execution: uuid (the execution id), status, and the rest of
+--- Harness's answer.
 function M.run(id, opts)
   check.string("pipelines.run", 1, id)
-  local org, project
-  opts, org, project = scope("run", opts, 2)
+  local params
+  opts, params = scope("run", opts, {"inputs", "module"}, 2)
   if opts.inputs ~= nil and type(opts.inputs) ~= "string" then
     check.argerror("pipelines.run", "inputs", "runtime-input YAML string expected, got " .. type(opts.inputs))
   end
-  local data = client.post(BASE .. "/pipeline/execute/" .. url.escape(id), {
-    query = r.query(org, project, {moduleType = opts.module}),
-    body = opts.inputs, content_type = opts.inputs and YAML or nil}).data
-  return data.planExecution
+  params.identifier = id
+  params.moduleType = opts.module or module_of(id, params)
+  -- YAML even when there are no inputs, as Harness's own SDK sends it
+  params.body = opts.inputs or ""
+  return r.data(api.Execute.PostPipelineExecuteWithInputSetYaml, params).planExecution
 end
 
 --- One execution's summary: status, pipelineIdentifier, startTs, endTs,
 --- runSequence, successfulStagesCount, totalStagesCount, ...
 function M.execution(execution_id, opts)
   check.string("pipelines.execution", 1, execution_id)
-  local org, project
-  opts, org, project = scope("execution", opts, 2)
-  return r.get(BASE .. "/pipelines/execution/v2/" .. url.escape(execution_id),
-    r.query(org, project)).pipelineExecutionSummary
+  local _, params = scope("execution", opts, nil, 2)
+  params.planExecutionId = execution_id
+  return r.data(api.ExecutionDetails.GetExecutionDetailV2, params).pipelineExecutionSummary
 end
 
 --- Executions of the project, newest first. opts: org, project, pipeline
---- (only its executions), status (a status or a list), max_items.
+--- (only its executions), status (a status or a list), max_items, page_size.
 function M.executions(opts)
-  local org, project
-  opts, org, project = scope("executions", opts)
+  local params
+  opts, params = scope("executions", opts, r.known({"pipeline", "status"}, true))
   local status = opts.status
   if type(status) == "string" then status = {status} end
-  return r.list(BASE .. "/pipelines/execution/summary", {
-    method = "POST", json = {filterType = "PipelineExecution"},
-    query = r.query(org, project, {pipelineIdentifier = opts.pipeline, status = status}),
-    page_size = opts.page_size, max_items = opts.max_items})
+  params.pipelineIdentifier, params.status = opts.pipeline, status
+  params.body = {filterType = "PipelineExecution"}
+  return r.list(api.ExecutionDetails.GetListOfExecutions, params, opts)
 end
 
 -- The progress line for a summary: "pipe #12  Running  2/3 stages  14s".
@@ -162,8 +175,8 @@ end
 --- a function gets each summary instead).
 function M.wait(execution_id, opts)
   check.string("pipelines.wait", 1, execution_id)
-  local org, project
-  opts, org, project = scope("wait", opts, 2)
+  opts = check.options("pipelines.wait", opts, {"org", "project", "interval", "timeout", "progress"}, 2)
+  local org, project = r.scope("pipelines.wait", opts, "project")
   local interval, timeout = opts.interval or 2, opts.timeout or 3600
   if type(interval) ~= "number" or interval <= 0 then
     check.argerror("pipelines.wait", "interval", "positive number of seconds expected")
@@ -199,10 +212,9 @@ end
 --- Aborts a running execution.
 function M.abort(execution_id, opts)
   check.string("pipelines.abort", 1, execution_id)
-  local org, project
-  opts, org, project = scope("abort", opts, 2)
-  return client.put(BASE .. "/pipeline/execute/interrupt/" .. url.escape(execution_id),
-    {query = r.query(org, project, {interruptType = "AbortAll"})}).data
+  local _, params = scope("abort", opts, nil, 2)
+  params.planExecutionId, params.interruptType = execution_id, "AbortAll"
+  return r.data(api.Execute.PutHandleInterrupt, params)
 end
 
 return M

@@ -52,9 +52,11 @@ local function find_header(list, name)
   end
 end
 
+-- "Name: value" lines; an empty value makes "Name:", which tells libcurl
+-- to send no such header at all (not even one of its own).
 local function header_lines(list)
   local lines = {}
-  for i, h in ipairs(list) do lines[i] = h[1] .. ": " .. h[2] end
+  for i, h in ipairs(list) do lines[i] = h[2] == "" and (h[1] .. ":") or (h[1] .. ": " .. h[2]) end
   return lines
 end
 
@@ -138,8 +140,14 @@ local function build_url(s, path, opts)
   return target, relative
 end
 
--- The body of a request and the headers it implies.
-local function build_body(opts, base)
+-- Methods that carry a body, for which libcurl would add a Content-Type
+-- of its own (application/x-www-form-urlencoded) when there is none.
+local BODY_METHODS = {POST = true, PUT = true, PATCH = true}
+
+-- The body of a request and the headers it implies. A request without a
+-- body carries no Content-Type: Harness refuses (415) one that the
+-- operation does not consume, as libcurl's default form type.
+local function build_body(method, opts, base)
   local body = opts.body
   if opts.json ~= nil then
     body = json.encode(opts.json)
@@ -149,6 +157,9 @@ local function build_body(opts, base)
     if opts.content_type and not find_header(base, "content-type") then
       base[#base + 1] = {"Content-Type", opts.content_type}
     end
+  end
+  if (body == nil or body == "") and BODY_METHODS[method] and not find_header(base, "content-type") then
+    base[#base + 1] = {"Content-Type", ""}
   end
   if not find_header(base, "accept") then base[#base + 1] = {"Accept", "application/json"} end
   return body
@@ -175,7 +186,7 @@ function M.new(transport)
     local target, relative = build_url(s, path, opts)
     local account = relative and opts.account ~= false and config.account() or nil
     local base = user_headers(opts.headers)
-    local body = build_body(opts, base)
+    local body = build_body(method, opts, base)
     local max_retries = opts.retries or s.retries
     local retries, hops = 0, 0
     while true do

@@ -1,16 +1,29 @@
 -- harness.resource: what the library modules (orgs, projects, pipelines,
--- tokens, ...) share: how a call finds its scope (org, project) and the
--- owner of API keys and tokens, and the one way to get one resource or a
--- paged list of them.
+-- tokens, ...) share. Every request of theirs is an operation of
+-- harness.api (one place knows each request's shape); this file holds how
+-- a call finds its scope (org, project) and the owner of API keys and
+-- tokens, and the one way to get a resource or a paged list of them.
 local check = require "harness.check"
 local config = require "harness.config"
-local client = require "harness.client"
 local paging = require "harness.paging"
 local null = require("harness.json").null
 
 local M = {}
 
 M.TYPES = {USER = true, SERVICE_ACCOUNT = true}
+-- The options of every list: how many items at most, how many a page.
+M.LIST_OPTIONS = {"max_items", "page_size"}
+
+--- The known options of a function: 'names' plus the list options when
+--- 'list' is true.
+function M.known(names, list)
+  local out = {}
+  for _, n in ipairs(names) do out[#out + 1] = n end
+  if list then
+    for _, n in ipairs(M.LIST_OPTIONS) do out[#out + 1] = n end
+  end
+  return out
+end
 
 --- The org and project a call works in: opts.org / opts.project, else the
 --- configured ones (the configured project only with the configured org;
@@ -37,13 +50,14 @@ function M.scope(fname, opts, need, level)
   return org, project
 end
 
---- The query of a scope, with 'extra' merged in.
-function M.query(org, project, extra)
-  local q = {}
-  for k, v in pairs(extra or {}) do q[k] = v end
-  q.orgIdentifier = org
-  q.projectIdentifier = project
-  return q
+--- An operation's parameters for a scope (none: false, so that harness.api
+--- does not fill in the configured one), with 'extra' merged in.
+function M.params(org, project, extra)
+  local p = {}
+  for k, v in pairs(extra or {}) do p[k] = v end
+  p.orgIdentifier = org or false
+  p.projectIdentifier = project or false
+  return p
 end
 
 --- Checks an API key type ("USER" or "SERVICE_ACCOUNT", or nil).
@@ -69,16 +83,29 @@ function M.owner(fname, opts, level)
   return typ, parent
 end
 
---- The 'data' of a GET, through 'unwrap' when given.
-function M.get(path, query, unwrap)
-  local data = client.get(path, {query = query}).data
+--- Every scope the key can see: the account's ({}), each org's
+--- ({org = o}) and each project's ({org = o, project = p}).
+function M.scopes()
+  local out = {{}}
+  for _, o in ipairs(require("harness.orgs").list()) do out[#out + 1] = {org = o.identifier} end
+  for _, p in ipairs(require("harness.projects").list{all = true}) do
+    out[#out + 1] = {org = p.orgIdentifier, project = p.identifier}
+  end
+  return out
+end
+
+--- The 'data' of an operation's answer, through 'unwrap' when given.
+function M.data(op, params, unwrap)
+  local data = op(params).data
   if unwrap then return unwrap(data) end
   return data
 end
 
---- Every item of a paged list (paginate's options), each through 'unwrap'.
-function M.list(path, opts, unwrap)
-  return paging.collect(paging.paginate(path, opts), unwrap)
+--- Every item of an operation's pages (opts: max_items, page_size), each
+--- through 'unwrap'.
+function M.list(op, params, opts, unwrap)
+  return paging.collect(op:paginate(params, {max_items = opts.max_items, page_size = opts.page_size}),
+    unwrap)
 end
 
 --- v, or nil when it is the JSON null.

@@ -15,6 +15,7 @@ from .engine import Response
 
 JSON = "application/json"
 NG_DEFAULT_SIZE, NG_MAX_SIZE = 100, 1000
+V1_DEFAULT_SIZE, V1_MAX_SIZE = 30, 100
 PMS_DEFAULT_SIZE, PMS_MAX_SIZE = 25, 1000
 CF_DEFAULT_SIZE, CF_MAX_SIZE = 50, 1000
 
@@ -116,6 +117,27 @@ def spring_page(items, page, size, fmt=None, sorted_=True):
             "totalPages": pages, "totalElements": total, "last": page >= pages - 1,
             "size": size, "number": page, "sort": sort, "numberOfElements": len(content),
             "first": page == 0, "empty": not content}
+
+
+def v1_page(req, items, fmt=None):
+    """A v1 list page: a bare array, with X-Total-Elements, X-Page-Number and
+    X-Page-Size, and a Link header that, like Harness's, is built with
+    page_size (not limit) and offers next only after a full page: clients
+    must not rely on it."""
+    page = _int_param(req, "page", 0)
+    limit = _int_param(req, "limit", V1_DEFAULT_SIZE, 1, V1_MAX_SIZE)
+    content = items[page * limit:(page + 1) * limit]
+    if fmt is not None:
+        content = [fmt(x) for x in content]
+    links = []
+    if len(content) == limit:
+        links.append('<%s?page=%d&page_size=%d>; rel="next"' % (req.path, page + 1, limit))
+    links.append('<%s?page=%d&page_size=%d>; rel="self"' % (req.path, page, limit))
+    if page > 0:
+        links.append('<%s?page=%d&page_size=%d>; rel="previous"' % (req.path, page - 1, limit))
+    headers = [("X-Total-Elements", str(len(items))), ("X-Page-Number", str(page)),
+               ("X-Page-Size", str(limit)), ("Link", ", ".join(links))]
+    return Response(200, dumps(content), JSON, headers)
 
 
 def search(items, term, *fields):
@@ -270,6 +292,8 @@ class HarnessApi:
             self._check_media_type(req, op)
             ctx = self._context(req, path, op)
             self._check_required(req, op)
+            if entry is not None:
+                entry["shape_ok"] = True  # what the table asks of the request, it has
             fn = self.handlers.get(op)
             if fn is None:
                 raise not_simulated(op)
@@ -424,6 +448,47 @@ def get_project(ctx):
         raise not_found("Project with orgIdentifier [%s] and identifier [%s] not found"
                         % (org, ctx.params["identifier"]))
     return ok(_project_dto(p))
+
+
+# ================================================================== notification channels (v1)
+
+def _channel_scope(ctx):
+    org, proj = ctx.params.get("org"), ctx.params.get("project")
+    if org is not None and org not in ctx.state.orgs:
+        raise not_found("Organization %s not found" % org)
+    if proj is not None and (org, proj) not in ctx.state.projects:
+        raise not_found("Project %s/%s not found" % (org, proj))
+    return org, proj
+
+
+def _list_channels(ctx):
+    org, proj = _channel_scope(ctx)
+    with ctx.state.lock:
+        items = list(ctx.state.channels.get((org, proj), []))
+    kind = ctx.q("notification_channel_type")
+    if kind:
+        items = [c for c in items if c["notification_channel_type"] == kind]
+    return v1_page(ctx.req, search(items, ctx.q("search_term"), lambda c: c["identifier"],
+                                   lambda c: c["name"]))
+
+
+def _get_channel(ctx):
+    org, proj = _channel_scope(ctx)
+    ident = ctx.params["notification-channel"]
+    with ctx.state.lock:
+        for c in ctx.state.channels.get((org, proj), []):
+            if c["identifier"] == ident:
+                return Response(200, dumps(c), JSON)
+    raise not_found("Notification channel %s not found" % ident)
+
+
+# one handler per operation, as SIMULATED wants: the scope is in the path
+def list_channels_account(ctx): return _list_channels(ctx)
+def list_channels_org(ctx): return _list_channels(ctx)
+def list_channels_project(ctx): return _list_channels(ctx)
+def get_channel_account(ctx): return _get_channel(ctx)
+def get_channel_org(ctx): return _get_channel(ctx)
+def get_channel_project(ctx): return _get_channel(ctx)
 
 
 # ================================================================== pipelines
@@ -1491,6 +1556,21 @@ SIMULATED = {
         "`{\"instructions\":[{\"kind\":\"setFeatureFlagState\",\"parameters\":{\"state\":\"on\"}}]}` "
         "(also `updateName`, `updateDescription`, `setDefaultOnVariation`, "
         "`setDefaultOffVariation`)"),
+    "NotificationChannels.ListNotificationChannelsAccount": (
+        "GET", "/v1/notification-channels", list_channels_account,
+        "v1 list (a bare array; `page`, `limit`, `X-Total-Elements`); `search_term`, `notification_channel_type`"),
+    "NotificationChannels.ListNotificationChannelsOrg": (
+        "GET", "/v1/orgs/{org}/notification-channels", list_channels_org, "as the account's"),
+    "NotificationChannels.ListNotificationChannels": (
+        "GET", "/v1/orgs/{org}/projects/{project}/notification-channels", list_channels_project,
+        "as the account's; `default/big` has 250"),
+    "NotificationChannels.GetNotificationChannelAccount": (
+        "GET", "/v1/notification-channels/{notification-channel}", get_channel_account, ""),
+    "NotificationChannels.GetNotificationChannelOrg": (
+        "GET", "/v1/orgs/{org}/notification-channels/{notification-channel}", get_channel_org, ""),
+    "NotificationChannels.GetNotificationChannel": (
+        "GET", "/v1/orgs/{org}/projects/{project}/notification-channels/{notification-channel}",
+        get_channel_project, ""),
     "Audit.GetAuditEventList": (
         "POST", "/audit/api/audits/list", audits,
         "NG page; body `{\"filterType\":\"Audit\",\"startTime\",\"endTime\",\"modules\",\"actions\"}`"),

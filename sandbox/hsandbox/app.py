@@ -152,7 +152,7 @@ class SandboxApp:
                      "target": req.target, "has_api_key": bool(key),
                      "account_header": req.headers.get("harness-account"),
                      "content_type": req.headers.get("content-type"),
-                     "body_bytes": len(req.body), "operation": None,
+                     "body_bytes": len(req.body), "operation": None, "shape_ok": False,
                      "status": None, "code": None, "fault": None}
             s.log.append(entry)
         return entry

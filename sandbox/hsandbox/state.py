@@ -158,6 +158,23 @@ FLAGS = [
 ]
 
 
+# Notification channels (v1 lists: a bare array with X-Total-Elements), per
+# scope: (org, project), None for the account's. default/big has many, for
+# paging tests.
+CHANNELS = [
+    (None, None, "oncall_email", "On-call email", "EMAIL"),
+    (None, None, "platform_slack", "#platform", "SLACK"),
+    (None, None, "pagerduty", "PagerDuty", "PAGERDUTY"),
+    (None, None, "audit_webhook", "Audit webhook", "WEBHOOK"),
+    ("platform", None, "infra_slack", "#infra", "SLACK"),
+    ("platform", None, "sre_email", "SRE list", "EMAIL"),
+    ("platform", None, "sre_pagerduty", "SRE PagerDuty", "PAGERDUTY"),
+    ("platform", "infra", "infra_alerts", "#infra-alerts", "SLACK"),
+    ("platform", "infra", "infra_msteams", "Infra Teams", "MSTEAMS"),
+]
+BIG_CHANNELS = 250
+
+
 class State:
     def __init__(self, big_pipelines=10000, execution_seconds=3.0, seed=7):
         self.lock = threading.RLock()
@@ -213,6 +230,7 @@ class State:
         self.last_exec = {}
         self._seed_executions(t0)
         self._seed_keys(ids, base, t0)
+        self._seed_channels(base)
         self.secrets = {}
         for i, (org, proj, ident, name, typ) in enumerate(SECRETS):
             self.secrets[(org, proj, ident)] = self._new_secret(
@@ -238,6 +256,16 @@ class State:
             p["yaml"] = yamlgen.pipeline(p["identifier"], p["name"], p["orgIdentifier"],
                                          p["projectIdentifier"], p["kind"])
         return p["yaml"]
+
+    def _seed_channels(self, base):
+        self.channels = {}
+        rows = list(CHANNELS) + [("default", "big", "channel_%03d" % i, "Channel %d" % i,
+                                  ("EMAIL", "SLACK", "WEBHOOK")[i % 3]) for i in range(BIG_CHANNELS)]
+        for i, (org, proj, ident, name, kind) in enumerate(rows):
+            self.channels.setdefault((org, proj), []).append({
+                "identifier": ident, "name": name, "org": org, "project": proj,
+                "notification_channel_type": kind, "status": "ENABLED",
+                "created": base + i * 60000, "last_modified": base + i * 60000})
 
     def resize_pipelines(self, org, proj, count):
         """Makes (org, proj) hold exactly `count` generated pipelines pipe_00000...

@@ -245,6 +245,29 @@ class ShapesTest(SandboxTestCase):
         self.assertEqual(len(seen), d["itemCount"])
         self.assertEqual(len(seen), 12)
 
+    def test_v1_paging(self):
+        path = "/v1/orgs/default/projects/big/notification-channels"
+        seen, page = [], 0
+        while True:
+            status, headers, data = self.sb.request("GET", path, query={"page": page, "limit": 100})
+            self.assertEqual(status, 200, data)
+            items = json.loads(data)
+            self.assertIsInstance(items, list)
+            self.assertEqual(headers["x-total-elements"], "250")
+            self.assertEqual(headers["x-page-number"], str(page))
+            self.assertEqual(headers["x-page-size"], "100")
+            # Link is built with page_size and offers next only after a full page
+            self.assertEqual("rel=\"next\"" in headers["link"], len(items) == 100)
+            seen += [c["identifier"] for c in items]
+            page += 1
+            if not items or len(seen) >= 250:
+                break
+        self.assertEqual(len(set(seen)), 250)
+        status, headers, data = self.sb.request("GET", "/v1/notification-channels")
+        self.assertEqual(len(json.loads(data)), 4)
+        status, body = self.sb.json("GET", "/v1/orgs/platform/notification-channels/infra_slack")
+        self.assertEqual((status, body["name"]), (200, "#infra"))
+
     def test_gzip_when_asked(self):
         status, headers, data = self.sb.request("GET", "/ng/api/projects",
                                                 headers={"Accept-Encoding": "gzip"})

@@ -71,7 +71,7 @@ describe("failures", function()
     local _, err, code, n = traced('harness.whoami()', {HARNESS_RETRIES = "2"})
     assert.are.equal(1, code)
     assert.are.equal(3, n)
-    assert.matches("^" .. h.prog .. ": GET /ng/api/user/currentUser: ", last_line(err))
+    assert.matches("^" .. h.prog .. ": User.GetCurrentUserInfo: GET /ng/api/user/currentUser: ", last_line(err))
   end)
 
   it("truncated JSON body: retried for GET, not for POST", function()
@@ -102,7 +102,7 @@ describe("failures", function()
     local _, err, code, n = traced('harness.whoami()')
     assert.are.equal(1, code)
     assert.are.equal(1, n)
-    assert.are.equal(h.bin .. ": GET /ng/api/user/currentUser: 500: 500 Internal Server Error",
+    assert.are.equal(h.bin .. ": User.GetCurrentUserInfo: GET /ng/api/user/currentUser: 500: 500 Internal Server Error",
       last_line(err))
   end)
 
@@ -185,7 +185,7 @@ describe("failures", function()
     local _, err, code, n = traced('harness.whoami()', {HARNESS_API_KEY = bad})
     assert.are.equal(1, code)
     assert.are.equal(1, n)
-    assert.matches("^" .. h.prog .. ": GET /ng/api/user/currentUser: 401 ", last_line(err))
+    assert.matches("^" .. h.prog .. ": User.GetCurrentUserInfo: GET /ng/api/user/currentUser: 401 ", last_line(err))
     assert.is_nil(err:find(bad, 1, true))
   end)
 
@@ -193,7 +193,7 @@ describe("failures", function()
     local _, err, code = t.run('harness.whoami()', {HARNESS_API_KEY = t.info.other_account_key,
       HARNESS_ACCOUNT_ID = t.info.account})
     assert.are.equal(1, code)
-    assert.matches("^" .. h.prog .. ": GET /ng/api/user/currentUser: 40[13] ", last_line(err))
+    assert.matches("^" .. h.prog .. ": User.GetCurrentUserInfo: GET /ng/api/user/currentUser: 40[13] ", last_line(err))
   end)
 
   it("an error status inside a 200 envelope is raised", function()

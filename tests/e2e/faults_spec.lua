@@ -49,7 +49,7 @@ describe_sandbox("faults", function()
     local _, err, code, n = traced("harness.whoami()", {HARNESS_RETRIES = "2"})
     assert.equal(1, code)
     assert.equal(3, n)
-    assert.matches("^" .. h.prog .. ": GET /ng/api/user/currentUser: 429 TOO_MANY_REQUESTS", last_line(err))
+    assert.matches("^" .. h.prog .. ": User.GetCurrentUserInfo: GET /ng/api/user/currentUser: 429 TOO_MANY_REQUESTS", last_line(err))
   end)
 
   it("503 then success: retried, the script never sees the 503", function()

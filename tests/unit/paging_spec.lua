@@ -197,9 +197,9 @@ describe("harness.paginate against the sandbox", function()
     local out, err, rc = hlua([[
       local function n(path, opts) return #harness.collect(harness.paginate(path, opts)) end
       print(n("/ng/api/organizations", {page_size = 3}))
-      print(n("/v1/orgs", {page_size = 3}))
+      print(n("/v1/notification-channels", {page_size = 3}))
       print(n("/ng/api/projects", {page_size = 2}))
-      print(n("/v1/projects", {page_size = 4}))
+      print(n("/v1/orgs/default/projects/big/notification-channels", {page_size = 100}))
       print(n("/pipeline/api/pipelines/list", {method = "POST", json = {filterType = "PipelineSetup"},
         query = {orgIdentifier = "default", projectIdentifier = "big"}, page_size = 1000}))
       print(n("/cf/admin/features", {page_size = 2,
@@ -211,7 +211,7 @@ describe("harness.paginate against the sandbox", function()
     assert.equal(4, lines[1])
     assert.equal(4, lines[2])
     assert.equal(9, lines[3])
-    assert.equal(9, lines[4])
+    assert.equal(250, lines[4])
     assert.equal(10000, lines[5])
     assert.is_true(lines[6] > 2)
   end)
@@ -227,9 +227,9 @@ describe("harness.paginate against the sandbox", function()
   it("works inside tasks", function()
     local out, err, rc = hlua([[
       if not harness.spawn then print("3\t4\t4") return end
-      local a = harness.spawn(function() return #harness.collect(harness.paginate("/v1/orgs", {page_size = 1})) end)
+      local a = harness.spawn(function() return #harness.collect(harness.paginate("/v1/notification-channels", {page_size = 1})) end)
       local b = harness.spawn(function() return #harness.collect(harness.paginate("/ng/api/organizations", {page_size = 1})) end)
-      print(#harness.collect(harness.paginate("/v1/orgs/platform/projects")), a:wait(), b:wait())
+      print(#harness.collect(harness.paginate("/v1/orgs/platform/notification-channels")), a:wait(), b:wait())
     ]])
     assert.equal(0, rc, err)
     assert.equal("3\t4\t4\n", out)
