@@ -10,6 +10,7 @@ local a = harness.args{
     {"--pipeline ID", "the pipeline to run", default = "build_and_test"},
   },
   exit_codes = {{0, "the run succeeded"}, {1, "it failed, or the API did"}, {2, "bad usage"}},
+  permissions = "Projects: view; Pipelines: view and execute.",
 }
 local fmt = harness.fmt
 local t0 = os.time()

@@ -12,6 +12,8 @@ local a = harness.args{
     {"--concurrency N", "pipelines fetched at once", default = 8, number = true},
   },
   exit_codes = {{0, "every pipeline written"}, {1, "an API call or a write failed"}, {2, "bad usage"}},
+  permissions = "Pipelines: view in each project exported (and Projects:\n" ..
+    "view with --all).",
 }
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end

@@ -10,6 +10,7 @@ local a = harness.args{
     {"--project ID", "project (default: the configured project)"},
   },
   exit_codes = {{0, "the flag is now in that state"}, {1, "the API refused or failed"}, {2, "bad usage"}},
+  permissions = "Feature Flags: toggle in the project and environment.",
 }
 
 if a.state ~= "on" and a.state ~= "off" then

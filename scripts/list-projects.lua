@@ -8,6 +8,7 @@ local a = harness.args{
     {"--json", "print JSON (an array of projects) instead of a table"},
   },
   exit_codes = {{0, "listed (possibly none)"}, {1, "the API refused or failed"}, {2, "bad usage"}},
+  permissions = "Projects: view (in the org, or in the account with --all).",
 }
 
 local projects = harness.projects.list{org = a.org, all = a.all}

@@ -12,6 +12,8 @@ local a = harness.args{
     {"--grace-hours H", "the old token keeps working this long", default = 0, number = true},
   },
   exit_codes = {{0, "rotated: the new token is on stdout"}, {1, "the API refused or failed"}, {2, "bad usage"}},
+  permissions = "none for your own tokens; another user's or a service\n" ..
+    "account's need API Keys: edit (Service Accounts: manage) where it lives.",
 }
 
 local at = (os.time() + math.floor(a.grace_hours * 3600)) * 1000

@@ -19,6 +19,7 @@ local a = harness.args{
     {2, "bad usage"},
     {3, "still running when --timeout ran out"},
   },
+  permissions = "Pipelines: view and execute in the project.",
 }
 
 local inputs

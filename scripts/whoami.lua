@@ -4,6 +4,7 @@ local a = harness.args{
   summary = "Shows the user the API key belongs to, the account and the endpoint.",
   options = {{"--json", "print JSON"}},
   exit_codes = {{0, "the key works"}, {1, "it does not (the error says why)"}, {2, "bad usage"}},
+  permissions = "none beyond a valid key (a user's: a service account has no user).",
 }
 
 local cfg = harness.config()

@@ -10,6 +10,7 @@
 --     },
 --     arguments = {{"PIPELINE", "the pipeline's identifier"}},
 --     exit_codes = {{0, "the run succeeded"}, {1, "it failed"}},
+--     permissions = "Pipelines: view, execute",
 --   }
 --   a.org, a.timeout, a.quiet, a.pipeline, a[1]
 --
@@ -67,6 +68,9 @@ local function help(spec, opts)
   rows = {}
   for _, e in ipairs(spec.exit_codes or {}) do rows[#rows + 1] = {tostring(e[1]), e[2]} end
   section("exit codes", rows)
+  if spec.permissions then
+    out[#out + 1] = "\nHarness permissions the key needs: " .. spec.permissions
+  end
   if spec.epilog then out[#out + 1] = "\n" .. spec.epilog end
   out[#out + 1] = "\nConnection settings come from hlua's configuration: HARNESS_API_KEY,\n" ..
     "HARNESS_ENDPOINT, HARNESS_ACCOUNT_ID, ... or hlua --profile/--org/--project\n" ..

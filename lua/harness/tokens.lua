@@ -149,15 +149,15 @@ end
 -- The tokens of the parents to look at, in their scopes: the current
 -- user's (unless only service accounts are asked for), then every service
 -- account of every scope the key can see (unless only users are). Returns
--- the tokens and what could not be seen ({what, error}), walking the
--- parents concurrently.
+-- the tokens and what could not be seen ({what, error, status, code}),
+-- walking the parents concurrently.
 local function walk(typ)
   local parents, unseen = {}, {}
   local function try(what, fn, ...)
     local ok, v = pcall(fn, ...)
     if ok then return v end
     if not host.is_error(v) or v.kind ~= "http" or (v.status ~= 403 and v.status ~= 401) then error(v, 0) end
-    unseen[#unseen + 1] = {what = what, error = tostring(v)}
+    unseen[#unseen + 1] = {what = what, error = tostring(v), status = v.status, code = v.code}
   end
   if typ ~= "SERVICE_ACCOUNT" then
     parents[1] = {type = "USER", parent = require("harness.users").current().uuid}
@@ -198,7 +198,8 @@ end
 --- user's tokens and those of every service account in every scope the key
 --- can see. opts: within_days, expired (also those already expired,
 --- default false), type (only "USER" or only "SERVICE_ACCOUNT"). Returns
---- the tokens, and a list of what the key could not see ({what, error}).
+--- the tokens, and a list of what the key could not see ({what, error,
+--- status, code}: the key lacks a permission there).
 function M.expiring(opts)
   opts = check.options("tokens.expiring", opts, {"within_days", "expired", "type"})
   local days = opts.within_days or 30

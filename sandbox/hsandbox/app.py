@@ -346,7 +346,7 @@ class SandboxApp:
 
     CONFIG_KEYS = {"latency_ms": float, "jitter_ms": float, "rate_limit_share": float,
                    "retry_after": str, "error_share": float, "error_status": int,
-                   "execution_seconds": float}
+                   "execution_seconds": float, "outcome": str}
 
     def set_config(self, body):
         if not isinstance(body, dict):
@@ -357,6 +357,8 @@ class SandboxApp:
             self.config[k] = None if v is None else self.CONFIG_KEYS[k](v)
         if body.get("execution_seconds") is not None:
             self.state.execution_seconds = self.config["execution_seconds"]
+        if "outcome" in body:
+            self.state.forced_outcome = self.config["outcome"]
 
     def config_view(self):
         return {k: self.config.get(k) for k in self.CONFIG_KEYS}

@@ -179,6 +179,7 @@ class State:
     def __init__(self, big_pipelines=10000, execution_seconds=3.0, seed=7):
         self.lock = threading.RLock()
         self.execution_seconds = float(execution_seconds)
+        self.forced_outcome = None  # set: how every new execution ends (e.g. Suspended)
         self.seed(big_pipelines, seed)
 
     # ------------------------------------------------------------------ seeding
@@ -320,7 +321,7 @@ class State:
 
     def run_pipeline(self, p, inputs, user, module_type=None):
         with self.lock:
-            outcome = "Failed" if "fail" in p["identifier"] else "Success"
+            outcome = self.forced_outcome or ("Failed" if "fail" in p["identifier"] else "Success")
             e = self._add_execution(p, now_ms(), self.execution_seconds, outcome, inputs, user)
             e["moduleType"] = module_type
             return e
