@@ -34,6 +34,26 @@ static int is_data(lua_State *L, int idx) {
   return t == LUA_TTABLE ? !has : has;
 }
 
+/* Pushes the text harness.doc gives a table that JSON cannot show (a
+** module's function list, say); returns 0, pushing nothing, when it has
+** none. */
+static int push_description(lua_State *L, int idx) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "harness.doc");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_getfield(L, -1, "describe");
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  return 1;
+}
+
 void hlua_display(lua_State *L, int idx, int indent) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TSTRING) return;
@@ -49,7 +69,10 @@ void hlua_display(lua_State *L, int idx, int indent) {
       lua_pushinteger(L, 2);
       lua_setfield(L, -2, "indent");
     }
-    lua_call(L, 2, 1);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+      if (!push_description(L, idx)) lua_error(L);
+      lua_remove(L, -2); /* the encoder's error */
+    }
   } else {
     luaL_tolstring(L, idx, NULL);
   }

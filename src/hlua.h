@@ -57,8 +57,8 @@ int hlua_open_json(lua_State *L);
 /* ---- display.c: the one value-to-text rule of hlua's printers ---- */
 
 /* Replaces the value at idx by its text (strings as they are, nil as null,
-** tables as JSON with sorted keys, indented when 'indent'). Raises when a
-** table cannot be encoded. */
+** tables as JSON with sorted keys, indented when 'indent'; a module as its
+** function list). Raises when a table can be shown neither way. */
 void hlua_display(lua_State *L, int idx, int indent);
 
 /* Like hlua_display for data (tables), protected: returns 0 and leaves the

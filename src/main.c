@@ -29,13 +29,16 @@
 #define OPT_NOENV 16  /* -E */
 #define OPT_HELP 32   /* --help */
 #define OPT_VERSIONS 64 /* --version */
+#define OPT_DOC 128     /* --doc NAME */
 
 static const char *progname = "hlua";
 
-/* The long options that take a value, and the configuration key each sets. */
+/* The long options that take a value, and the configuration key each sets
+** (--doc sets none: it asks for a reference). */
 static const char *const value_options[][2] = {
     {"--profile", "profile"}, {"--endpoint", "endpoint"}, {"--account", "account"},
-    {"--org", "org"},         {"--project", "project"},   {NULL, NULL}};
+    {"--org", "org"},         {"--project", "project"},   {"--doc", NULL},
+    {NULL, NULL}};
 
 static void l_message(const char *pname, const char *msg) {
   if (pname) fprintf(stderr, "%s: ", pname);
@@ -115,6 +118,9 @@ static void print_help(void) {
       "  --org ID         default organization\n"
       "  --project ID     default project\n"
       "  --trace          log every HTTP exchange to stderr\n"
+      "  --doc NAME       show the reference of a harness name and exit\n"
+      "                   (hlua --doc harness, --doc harness.pipelines.run,\n"
+      "                   --doc harness.api.Token.RotateToken)\n"
       "  --help           show this help\n"
       "  --version        show the versions of hlua, Lua, libcurl and cJSON\n"
       "\n"
@@ -152,7 +158,7 @@ static int collect_long(char **argv, int *i) {
     if (argv[*i + 1] == NULL) return OPT_ERROR;
     (*i)++;
   }
-  return 0;
+  return value_options[value_option(opt)][1] == NULL ? OPT_DOC : 0;
 }
 
 /*
@@ -216,7 +222,9 @@ static int collectargs(char **argv, int *first) {
 static void store_long_option(lua_State *L, char **argv, int *i) {
   const char *opt = argv[*i];
   int k = value_option(opt);
-  if (k >= 0) {
+  if (k >= 0 && value_options[k][1] == NULL) {
+    if (strchr(opt, '=') == NULL) (*i)++; /* --doc: not configuration */
+  } else if (k >= 0) {
     const char *eq = strchr(opt, '=');
     lua_pushstring(L, eq ? eq + 1 : argv[++(*i)]);
     lua_setfield(L, -2, value_options[k][1]);
@@ -284,6 +292,27 @@ static int doprint(lua_State *L, const char *expr) {
     status = hlua_docall(L, n, 0);
   }
   return report(L, status);
+}
+
+/* --doc NAME: prints the reference of a harness name (harness.doc);
+** returns whether there is one. */
+static int dodoc(lua_State *L, char **argv, int n) {
+  int i, status;
+  const char *name = NULL;
+  for (i = 1; i < n && name == NULL; i++) {
+    if (strncmp(argv[i], "--doc", 5) != 0) continue;
+    name = argv[i][5] == '=' ? argv[i] + 6 : argv[i + 1];
+  }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "harness.doc");
+  status = hlua_docall(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "show");
+    lua_pushstring(L, name);
+    status = hlua_docall(L, 1, 1);
+  }
+  if (report(L, status) != LUA_OK) return 0;
+  return lua_toboolean(L, -1);
 }
 
 /* -l: requires a module into a global, 'g=mod' naming the global. */
@@ -393,6 +422,10 @@ static int pmain(lua_State *L) {
   if (args & OPT_VERSIONS) {
     print_versions(L);
     lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (args & OPT_DOC) {
+    lua_pushboolean(L, dodoc(L, argv, optlim));
     return 1;
   }
   lua_gc(L, LUA_GCRESTART);

@@ -10,6 +10,7 @@ local r = require "harness.resource"
 local json = require "harness.json"
 local tokens = require "harness.tokens"
 
+---@class harness.apikeys
 local M = {}
 
 local OWNER = {"type", "parent", "org", "project"}
@@ -25,6 +26,8 @@ end
 --- API keys of a parent: {identifier, name, apiKeyType, parentIdentifier,
 --- defaultTimeToExpireToken, ...}. opts: type ("USER", default, or
 --- "SERVICE_ACCOUNT"), parent (default: the current user), org, project.
+---@param opts? {type?: harness.KeyType, parent?: string}
+---@return {identifier: string, name: string, apiKeyType: string, parentIdentifier: string}[]
 function M.list(opts)
   opts = check.options("apikeys.list", opts, OWNER)
   return json.array(r.data(api.ApiKey.ListApiKeys, owner_params("apikeys.list", opts)))
@@ -33,6 +36,7 @@ end
 --- Creates an API key: k = {identifier, name?, type?, parent?,
 --- token_days? (default lifetime of its tokens), description?, tags?,
 --- org?, project?}.
+---@param k {identifier: string, name?: string, type?: harness.KeyType, parent?: string, token_days?: number, description?: string, tags?: table}
 function M.create(k)
   k = check.options("apikeys.create", check.table("apikeys.create", 1, k), {"identifier", "name", "type",
     "parent", "token_days", "description", "tags", "org", "project"})
@@ -46,6 +50,9 @@ function M.create(k)
 end
 
 --- Deletes an API key and its tokens; opts: type, parent, org, project.
+---@param id string
+---@param opts? {type?: harness.KeyType, parent?: string}
+---@return true
 function M.delete(id, opts)
   check.string("apikeys.delete", 1, id)
   opts = check.options("apikeys.delete", opts, OWNER, 2)
@@ -54,6 +61,9 @@ function M.delete(id, opts)
 end
 
 --- The tokens of an API key; opts: type, parent, org, project.
+---@param id string
+---@param opts? {type?: harness.KeyType, parent?: string}
+---@return harness.Token[]
 function M.tokens(id, opts)
   check.string("apikeys.tokens", 1, id)
   opts = check.options("apikeys.tokens", opts, OWNER, 2)

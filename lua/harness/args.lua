@@ -19,6 +19,8 @@
 -- and exits 2.
 local check = require "harness.check"
 
+---@class harness.args
+---@overload fun(spec: harness.ArgsSpec): table<string, any>
 local M = {}
 
 -- Parses "-q, --quiet" or "--org ID" into {name=, short=, metavar=}.
@@ -157,12 +159,17 @@ end
 --- Parses the script's arguments (spec.argv or the global arg) by spec;
 --- returns a table of option values (by long name, dashes as
 --- underscores), named positional arguments and the positional list.
+--- harness.args(spec) is the same.
+---@param spec harness.ArgsSpec
+---@return table<string, any>
 function M.parse(spec)
   check.table("args", 1, spec)
   return parse(spec)
 end
 
 --- The help text a spec gives (for tests and docs).
+---@param spec harness.ArgsSpec
+---@return string
 function M.help(spec)
   local opts = {}
   for _, o in ipairs(spec.options or {}) do

@@ -5,6 +5,7 @@ local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
 
+---@class harness.connectors
 local M = {}
 
 -- The connector, with the last connectivity check as 'connectivity'.
@@ -17,6 +18,8 @@ end
 --- Connectors in the scope: {identifier, name, type, spec, ...,
 --- connectivity}. opts: org, project, type (e.g. "Github", or a list),
 --- search, max_items, page_size.
+---@param opts? harness.Scope|{type?: string|string[], search?: string, max_items?: integer}
+---@return {identifier: string, name: string, type: string, connectivity?: table}[]
 function M.list(opts)
   opts = check.options("connectors.list", opts, r.known({"org", "project", "type", "search"}, true))
   local org, project = r.scope("connectors.list", opts)
@@ -30,6 +33,8 @@ function M.list(opts)
 end
 
 --- One connector. opts: org, project.
+---@param id string
+---@param opts? harness.Scope
 function M.get(id, opts)
   check.string("connectors.get", 1, id)
   local org, project = r.scope("connectors.get", check.options("connectors.get", opts, {"org", "project"}, 2))

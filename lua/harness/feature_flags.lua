@@ -5,6 +5,7 @@ local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
 
+---@class harness.feature_flags
 local M = {}
 
 -- The options of a call (checked against 'known', plus org, project and
@@ -30,6 +31,8 @@ end
 --- variations, ...}; with opts.environment also envProperties.state ("on"
 --- or "off") and the served evaluation. opts: org, project, environment,
 --- search, max_items, page_size.
+---@param opts? harness.FlagScope|{search?: string, max_items?: integer}
+---@return {identifier: string, name: string, kind: string, envProperties?: {state: "on"|"off"}}[]
 function M.list(opts)
   local params
   opts, params = scope("list", opts, r.known({"search"}, true), 1)
@@ -38,6 +41,8 @@ function M.list(opts)
 end
 
 --- One flag; opts: org, project, environment.
+---@param id string
+---@param opts? harness.FlagScope
 function M.get(id, opts)
   check.string("feature_flags.get", 1, id)
   local _, params = scope("get", opts, nil, 2)
@@ -46,6 +51,9 @@ function M.get(id, opts)
 end
 
 --- The flag's state ("on" or "off") in opts.environment.
+---@param id string
+---@param opts harness.FlagScope   environment required
+---@return "on"|"off"
 function M.state(id, opts)
   check.string("feature_flags.state", 1, id)
   scope("state", opts, nil, 2, true)
@@ -55,6 +63,9 @@ end
 
 --- Turns a flag on or off in opts.environment: state is true/false or
 --- "on"/"off". Returns the flag as it is now.
+---@param id string
+---@param state boolean|"on"|"off"
+---@param opts harness.FlagScope   environment required
 function M.toggle(id, state, opts)
   check.string("feature_flags.toggle", 1, id)
   if state == true then state = "on" elseif state == false then state = "off" end

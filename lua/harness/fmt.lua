@@ -3,6 +3,7 @@
 local host = require "hlua.host"
 local null = require("harness.json").null
 
+---@class harness.fmt
 local M = {}
 
 local function cell(v)
@@ -19,6 +20,9 @@ end
 --- Formats rows as an aligned text table. columns: list of {title, key}
 --- where key is a field name or a function(row) -> value. Returns a
 --- string ending in a newline (a header line, then one line per row).
+---@param rows table[]
+---@param columns {[1]: string, [2]: string|fun(row: table): any}[]
+---@return string
 function M.table(rows, columns)
   local lines, w = {}, {}
   local cells = {}
@@ -48,6 +52,8 @@ function M.table(rows, columns)
 end
 
 --- "42s", "3m07s", "2h05m"; "--" for an unknown one (NaN, infinite).
+---@param seconds number
+---@return string
 function M.duration(seconds)
   if seconds ~= seconds or seconds == math.huge or seconds == -math.huge then return "--" end
   seconds = math.floor(seconds + 0.5)
@@ -57,6 +63,8 @@ function M.duration(seconds)
 end
 
 --- A date "2024-05-01 14:03" (UTC) from milliseconds since the epoch.
+---@param ms integer
+---@return string
 function M.date(ms)
   if ms == nil or ms == null then return "" end
   return os.date("!%Y-%m-%d %H:%M", ms // 1000)

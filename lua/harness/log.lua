@@ -1,56 +1,40 @@
--- harness.log: what hlua and scripts write on stderr about what they do.
--- log.debug/info/warn/error(fmt, ...) print "[level] message" when the
--- level is at least HARNESS_LOG's (default info); log.exchange is the
--- trace of one HTTP exchange (--trace, HARNESS_TRACE). Everything goes
--- through the configuration's redaction: a server may echo the key.
+-- harness.log: messages on stderr for scripts (and hlua): log.debug,
+-- info, warn and error(fmt, ...) print "[level] message" when the level is
+-- at least HARNESS_LOG's (default info), through the configuration's
+-- redaction (a message may hold what a server echoed).
 local config = require "harness.config"
 
+---@class harness.log
 local M = {}
 
 local LEVELS = {debug = 1, info = 2, warn = 3, error = 4}
-local TRACE_CUT = 2048 -- bytes of a body shown at HARNESS_TRACE=2
 
 local function threshold()
   return LEVELS[(config.env("HARNESS_LOG") or "info"):lower()] or LEVELS.info
 end
 
-for name, n in pairs(LEVELS) do
-  M[name] = function(fmt, ...)
-    if n < threshold() then return end
-    local msg = select("#", ...) > 0 and tostring(fmt):format(...) or tostring(fmt)
-    io.stderr:write(("[%s] %s\n"):format(name, config.redact(msg)))
-  end
+-- Writes "[level] message" when the level is shown.
+local function write(level, fmt, ...)
+  if LEVELS[level] < threshold() then return end
+  local msg = select("#", ...) > 0 and tostring(fmt):format(...) or tostring(fmt)
+  io.stderr:write(("[%s] %s\n"):format(level, config.redact(msg)))
 end
 
---- s cut to n bytes, saying how long it was.
-function M.cut(s, n)
-  if #s <= n then return s end
-  return s:sub(1, n) .. ("... (%d bytes)"):format(#s)
-end
+--- A debug message (shown with HARNESS_LOG=debug): fmt and its arguments
+--- as string.format takes them.
+---@param fmt string
+function M.debug(fmt, ...) write("debug", fmt, ...) end
 
---- The trace of one exchange: a line (method, URL, status, bytes, time,
---- retries); at level 2 also the headers (the key masked) and the bodies.
---- 'req' is what went to the transport (with the headers as a list of
---- {name, value}), 'r' what came back.
-function M.exchange(level, req, r, retries)
-  local out = io.stderr
-  local status = r.error and (r.error_kind .. ": " .. r.error) or tostring(r.status)
-  out:write(config.redact(("hlua: %s %s -> %s, %d bytes, %.0f ms, %d %s\n"):format(
-    req.method, req.url, status, #(r.body or ""), (r.elapsed or 0) * 1000, retries,
-    retries == 1 and "retry" or "retries")))
-  if level < 2 then return end
-  for _, h in ipairs(req.header_list) do
-    local v = h[1]:lower() == "x-api-key" and config.mask(h[2]) or h[2]
-    out:write(("  > %s: %s\n"):format(h[1], v))
-  end
-  if req.body and #req.body > 0 then out:write("  > ", config.redact(M.cut(req.body, TRACE_CUT)), "\n") end
-  local names = {}
-  for k in pairs(r.headers or {}) do names[#names + 1] = k end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    out:write(config.redact(("  < %s: %s\n"):format(k, r.headers[k])))
-  end
-  if r.body and #r.body > 0 then out:write("  < ", config.redact(M.cut(r.body, TRACE_CUT)), "\n") end
-end
+--- An informative message (shown unless HARNESS_LOG is warn or error).
+---@param fmt string
+function M.info(fmt, ...) write("info", fmt, ...) end
+
+--- A warning (shown unless HARNESS_LOG is error).
+---@param fmt string
+function M.warn(fmt, ...) write("warn", fmt, ...) end
+
+--- An error message (always shown).
+---@param fmt string
+function M.error(fmt, ...) write("error", fmt, ...) end
 
 return M

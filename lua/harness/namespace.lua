@@ -33,6 +33,7 @@ local names = {
   print = {"hlua.host", "print"},
   is_error = {"hlua.host", "is_error"},
   fmt = "harness.fmt",
+  doc = {"harness.doc", "show"},
   args = "harness.args",
   -- every operation of the Harness API, and the library built on it
   api = "harness.api",

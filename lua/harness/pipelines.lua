@@ -8,6 +8,7 @@ local host = require "hlua.host"
 local r = require "harness.resource"
 local sched = require "harness.sched"
 
+---@class harness.pipelines
 local M = {}
 
 local SCOPE = {"org", "project"}
@@ -45,12 +46,16 @@ end
 --- Summaries of the project's pipelines: {identifier, name, description,
 --- tags, storeType, lastUpdatedAt, executionSummaryInfo, modules, ...}.
 --- opts: org, project, search, max_items, page_size.
+---@param opts? harness.pipelines.ListOpts
+---@return {identifier: string, name: string, [string]: any}[]
 function M.list(opts)
   return r.list(list_request("list", opts))
 end
 
 --- Iterates over the project's pipelines, a page at a time, for projects
 --- with very many; takes the options of list.
+---@param opts? harness.pipelines.ListOpts
+---@return fun(): {identifier: string, name: string, [string]: any}
 function M.each(opts)
   local op, params, o = list_request("each", opts)
   return op:paginate(params, {max_items = o.max_items, page_size = o.page_size})
@@ -58,6 +63,9 @@ end
 
 --- One pipeline: the data of the response, with its YAML in yamlPipeline
 --- (and, as a shortcut, in yaml). opts: org, project.
+---@param id string
+---@param opts? harness.Scope
+---@return {yamlPipeline: string, yaml: string, [string]: any}
 function M.get(id, opts)
   check.string("pipelines.get", 1, id)
   local _, params = scope("get", opts, nil, 2)
@@ -68,6 +76,9 @@ function M.get(id, opts)
 end
 
 --- The pipeline's YAML, as a string.
+---@param id string
+---@param opts? harness.Scope
+---@return string yaml
 function M.yaml(id, opts)
   check.string("pipelines.yaml", 1, id)
   return M.get(id, opts).yaml
@@ -82,6 +93,8 @@ local function need_yaml(fname, pos, yaml)
 end
 
 --- Creates a pipeline from its YAML; returns the response's data.
+---@param yaml string
+---@param opts? harness.Scope
 function M.create(yaml, opts)
   need_yaml("create", 1, yaml)
   local _, params = scope("create", opts, nil, 2)
@@ -90,6 +103,9 @@ function M.create(yaml, opts)
 end
 
 --- Replaces a pipeline's YAML; returns the response's data.
+---@param id string
+---@param yaml string
+---@param opts? harness.Scope
 function M.update(id, yaml, opts)
   check.string("pipelines.update", 1, id)
   need_yaml("update", 2, yaml)
@@ -99,6 +115,9 @@ function M.update(id, yaml, opts)
 end
 
 --- Deletes a pipeline.
+---@param id string
+---@param opts? harness.Scope
+---@return true
 function M.delete(id, opts)
   check.string("pipelines.delete", 1, id)
   local _, params = scope("delete", opts, nil, 2)
@@ -123,6 +142,9 @@ end
 --- (moduleType, e.g. "cd"; default: from the pipeline's modules). Returns
 --- the plan execution: uuid (the execution id), status, and the rest of
 --- Harness's answer.
+---@param id string
+---@param opts? harness.pipelines.RunOpts
+---@return {uuid: string, status: string, [string]: any}
 function M.run(id, opts)
   check.string("pipelines.run", 1, id)
   local params
@@ -139,6 +161,9 @@ end
 
 --- One execution's summary: status, pipelineIdentifier, startTs, endTs,
 --- runSequence, successfulStagesCount, totalStagesCount, ...
+---@param execution_id string
+---@param opts? harness.Scope
+---@return harness.ExecutionSummary
 function M.execution(execution_id, opts)
   check.string("pipelines.execution", 1, execution_id)
   local _, params = scope("execution", opts, nil, 2)
@@ -148,6 +173,8 @@ end
 
 --- Executions of the project, newest first. opts: org, project, pipeline
 --- (only its executions), status (a status or a list), max_items, page_size.
+---@param opts? {org?: string, project?: string, pipeline?: string, status?: string|string[], max_items?: integer}
+---@return harness.ExecutionSummary[]
 function M.executions(opts)
   local params
   opts, params = scope("executions", opts, r.known({"pipeline", "status"}, true))
@@ -173,6 +200,9 @@ end
 --- default 3600; then raises a harness.Error of kind "timeout"), progress
 --- (a line on stderr, rewritten in place on a terminal; default true;
 --- a function gets each summary instead).
+---@param execution_id string
+---@param opts? harness.pipelines.WaitOpts
+---@return harness.ExecutionSummary
 function M.wait(execution_id, opts)
   check.string("pipelines.wait", 1, execution_id)
   opts = check.options("pipelines.wait", opts, {"org", "project", "interval", "timeout", "progress"}, 2)
@@ -210,6 +240,8 @@ function M.wait(execution_id, opts)
 end
 
 --- Aborts a running execution.
+---@param execution_id string
+---@param opts? harness.Scope
 function M.abort(execution_id, opts)
   check.string("pipelines.abort", 1, execution_id)
   local _, params = scope("abort", opts, nil, 2)

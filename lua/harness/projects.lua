@@ -4,6 +4,7 @@ local check = require "harness.check"
 local config = require "harness.config"
 local r = require "harness.resource"
 
+---@class harness.projects
 local M = {}
 
 local function unwrap(item) return item.project or item end
@@ -12,6 +13,8 @@ local function unwrap(item) return item.project or item end
 --- there is none, or with all = true). Each is {identifier, orgIdentifier,
 --- name, description, modules, tags, color}. opts: org, all, search,
 --- module (e.g. "CD"), max_items, page_size.
+---@param opts? {org?: string, all?: boolean, search?: string, module?: string, max_items?: integer}
+---@return harness.Project[]
 function M.list(opts)
   opts = check.options("projects.list", opts, r.known({"org", "all", "search", "module"}, true))
   local org = opts.org
@@ -21,6 +24,9 @@ function M.list(opts)
 end
 
 --- One project by identifier; opts.org defaults to the configured org.
+---@param id string
+---@param opts? {org?: string}
+---@return harness.Project
 function M.get(id, opts)
   check.string("projects.get", 1, id)
   local org = r.scope("projects.get", check.options("projects.get", opts, {"org"}, 2), "org")

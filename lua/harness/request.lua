@@ -6,7 +6,7 @@
 -- same over the real HTTP module and over a fake one in tests.
 local config = require "harness.config"
 local url = require "harness.url"
-local log = require "harness.log"
+local trace = require "harness.trace"
 local check = require "harness.check"
 local response = require "harness.response"
 local json = require "harness.json"
@@ -197,7 +197,7 @@ function M.new(transport)
       local r = transfer(req)
       if s.trace > 0 then
         req.header_list = headers
-        log.exchange(s.trace, req, r, retries)
+        trace.exchange(s.trace, req, r, retries)
       end
       if r.error_kind == "interrupted" then
         error(response.transport_error(method, path, target, r, retries), 0)

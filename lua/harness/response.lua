@@ -7,7 +7,7 @@
 local host = require "hlua.host"
 local json = require "harness.json"
 local config = require "harness.config"
-local log = require "harness.log"
+local trace = require "harness.trace"
 
 local M = {}
 
@@ -23,7 +23,7 @@ M.REDIRECT = {[301] = true, [302] = true, [303] = true, [307] = true, [308] = tr
 
 -- The body as an error keeps it: redacted, cut.
 local function error_body(body)
-  return config.redact(log.cut(body, BODY_IN_ERROR))
+  return config.redact(trace.cut(body, BODY_IN_ERROR))
 end
 
 -- A json error for a body that does not decode.
@@ -85,7 +85,7 @@ local function excerpt(body)
   local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>(.-)</")
   local text = title or body:gsub("<[^>]*>", " ")
   text = text:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
-  return log.cut(text, EXCERPT)
+  return trace.cut(text, EXCERPT)
 end
 
 --- The harness.Error for a response that is not a success; 'decoded' is

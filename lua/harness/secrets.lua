@@ -6,6 +6,7 @@ local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
 
+---@class harness.secrets
 local M = {}
 
 local function unwrap(item) return item.secret or item end
@@ -13,6 +14,8 @@ local function unwrap(item) return item.secret or item end
 --- Secrets in the scope: {identifier, name, type, description, tags,
 --- orgIdentifier, projectIdentifier, spec}. opts: org, project, type
 --- ("SecretText", "SecretFile", "SSHKey", ...), search, max_items, page_size.
+---@param opts? harness.Scope|{type?: string, search?: string, max_items?: integer}
+---@return {identifier: string, name: string, type: string}[]
 function M.list(opts)
   opts = check.options("secrets.list", opts, r.known({"org", "project", "type", "search"}, true))
   local org, project = r.scope("secrets.list", opts)
@@ -21,6 +24,9 @@ function M.list(opts)
 end
 
 --- One secret (without its value). opts: org, project.
+---@param id string
+---@param opts? harness.Scope
+---@return {identifier: string, name: string, type: string}
 function M.get(id, opts)
   check.string("secrets.get", 1, id)
   local org, project = r.scope("secrets.get", check.options("secrets.get", opts, {"org", "project"}, 2))
@@ -41,6 +47,7 @@ local SECRET_FIELDS = {"identifier", "value", "name", "description", "tags", "se
 
 --- Creates a text secret: s = {identifier, value, name?, description?,
 --- tags?, secret_manager? (default "harnessSecretManager"), org?, project?}.
+---@param s {identifier: string, value: string, name?: string, description?: string, tags?: table, secret_manager?: string, org?: string|false, project?: string|false}
 function M.create(s)
   s = check.options("secrets.create", check.table("secrets.create", 1, s), SECRET_FIELDS)
   check.string("secrets.create", "identifier", s.identifier)
@@ -61,6 +68,9 @@ function M.update(s)
 end
 
 --- Deletes a secret. opts: org, project.
+---@param id string
+---@param opts? harness.Scope
+---@return true
 function M.delete(id, opts)
   check.string("secrets.delete", 1, id)
   local org, project = r.scope("secrets.delete", check.options("secrets.delete", opts, {"org", "project"}, 2))

@@ -8,6 +8,7 @@ local config = require "harness.config"
 local r = require "harness.resource"
 local json = require "harness.json"
 
+---@class harness.service_accounts
 local M = {}
 
 local SCOPE = {"org", "project"}
@@ -20,6 +21,7 @@ end
 --- Service accounts of a scope: {identifier, name, email, description,
 --- tags, orgIdentifier, projectIdentifier, ...}. opts: org, project; all =
 --- true lists those of every scope the key can see.
+---@return {identifier: string, name: string, email: string}[]
 function M.list(opts)
   opts = check.options("service_accounts.list", opts, {"org", "project", "all"})
   if opts.all then
@@ -35,6 +37,8 @@ end
 
 --- One service account, with tokensCount and its role assignments.
 --- opts: org, project.
+---@param id string
+---@return {identifier: string, name: string, email: string, tokensCount: integer}
 function M.get(id, opts)
   check.string("service_accounts.get", 1, id)
   local org, project = scope("service_accounts.get", check.options("service_accounts.get", opts, SCOPE, 2))
@@ -47,6 +51,7 @@ end
 
 --- Creates a service account: {identifier, name?, email?, description?,
 --- tags?, org?, project?}.
+---@param a {identifier: string, name?: string, email?: string, description?: string, tags?: table}
 function M.create(a)
   a = check.options("service_accounts.create", check.table("service_accounts.create", 1, a),
     {"identifier", "name", "email", "description", "tags", "org", "project"})
@@ -60,6 +65,8 @@ function M.create(a)
 end
 
 --- Deletes a service account. opts: org, project.
+---@param id string
+---@return true
 function M.delete(id, opts)
   check.string("service_accounts.delete", 1, id)
   local org, project = scope("service_accounts.delete", check.options("service_accounts.delete", opts, SCOPE, 2))

@@ -17,6 +17,7 @@ local r = require "harness.resource"
 local sched = require "harness.sched"
 local json = require "harness.json"
 
+---@class harness.tokens
 local M = {}
 
 local DAY_MS = 24 * 3600 * 1000
@@ -56,6 +57,8 @@ end
 --- (default: the current user), apikey (only that key's; default: all the
 --- parent's keys), org, project (the parent's scope), search, max_items,
 --- page_size.
+---@param opts? harness.TokenWhere|{search?: string, max_items?: integer}
+---@return harness.Token[]
 function M.list(opts)
   opts = check.options("tokens.list", opts, r.known({"type", "parent", "apikey", "org", "project", "search"}, true))
   local typ, parent = r.owner("tokens.list", opts)
@@ -73,6 +76,9 @@ end
 
 --- One token by identifier, among its parent's API keys. opts: type,
 --- parent (the current user by default), apikey, org, project.
+---@param id string
+---@param opts? harness.TokenWhere
+---@return harness.Token
 function M.get(id, opts)
   check.string("tokens.get", 1, id)
   opts = check.options("tokens.get", opts, {"type", "parent", "apikey", "org", "project"}, 2)
@@ -92,6 +98,8 @@ end
 --- only this once). t: identifier, apikey, name?, type? (default "USER"),
 --- parent? (default: the current user), valid_days? (default 30) or
 --- valid_to (ms), description?, tags?, org?, project?.
+---@param t {identifier: string, apikey: string, name?: string, type?: harness.KeyType, parent?: string, valid_days?: number, valid_to?: integer, description?: string, tags?: table}
+---@return string token
 function M.create(t)
   t = check.options("tokens.create", check.table("tokens.create", 1, t), {"identifier", "apikey", "name",
     "type", "parent", "valid_days", "valid_to", "description", "tags", "org", "project"})
@@ -121,6 +129,9 @@ end
 --- working until opts.at (ms since the epoch; default now). opts: type,
 --- parent, apikey (found among the parent's keys when not given), org,
 --- project, at.
+---@param id string
+---@param opts? harness.TokenWhere|{at?: integer}
+---@return string token   the new token
 function M.rotate(id, opts)
   check.string("tokens.rotate", 1, id)
   opts = check.options("tokens.rotate", opts, {"type", "parent", "apikey", "org", "project", "at"}, 2)
@@ -130,6 +141,9 @@ function M.rotate(id, opts)
 end
 
 --- Deletes a token. opts as for rotate (but at).
+---@param id string
+---@param opts? harness.TokenWhere
+---@return true
 function M.delete(id, opts)
   check.string("tokens.delete", 1, id)
   opts = check.options("tokens.delete", opts, {"type", "parent", "apikey", "org", "project"}, 2)
@@ -200,6 +214,8 @@ end
 --- default false), type (only "USER" or only "SERVICE_ACCOUNT"). Returns
 --- the tokens, and a list of what the key could not see ({what, error,
 --- status, code}: the key lacks a permission there).
+---@param opts? harness.ExpiringOpts
+---@return harness.Token[]
 function M.expiring(opts)
   opts = check.options("tokens.expiring", opts, {"within_days", "expired", "type"})
   local days = opts.within_days or 30

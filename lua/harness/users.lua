@@ -3,6 +3,7 @@ local api = require "harness.api"
 local check = require "harness.check"
 local r = require "harness.resource"
 
+---@class harness.users
 local M = {}
 
 local function unwrap(item)
@@ -13,6 +14,8 @@ end
 
 --- Users of the account: {uuid, name, email, locked, disabled, ...,
 --- roleAssignments}. opts: search, max_items, page_size.
+---@param opts? {search?: string, max_items?: integer}
+---@return {uuid: string, name: string, email: string}[]
 function M.list(opts)
   opts = check.options("users.list", opts, r.known({"search"}, true))
   return r.list(api.User.GetAggregatedUsers, {searchTerm = opts.search, orgIdentifier = false,
@@ -26,6 +29,8 @@ function M.current()
 end
 
 --- The user with that email (case does not matter), or nil.
+---@param email string
+---@return {uuid: string, name: string, email: string}|nil
 function M.find(email)
   check.string("users.find", 1, email)
   local want = email:lower()

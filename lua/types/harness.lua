@@ -1,7 +1,11 @@
 ---@meta harness
--- LuaLS annotations for the harness module and its Harness library. Never
--- loaded at run time; point lua-language-server's workspace.library at
--- hlua's lua/ folder (see README.md, "Sharing script libraries").
+-- LuaLS annotations for the harness module: the core (requests, paging,
+-- tasks, JSON, ...) and the types the library shares. The library modules
+-- carry their own annotations (lua/harness/<module>.lua), harness.api its
+-- generated ones (harness_api.lua). Never loaded at run time; point
+-- lua-language-server's workspace.library at hlua's lua/ folder (see
+-- README.md, "Sharing script libraries"). hlua --doc reads these same
+-- comments.
 
 ---@class harness.Error
 ---@field kind "http"|"transport"|"timeout"|"json"|"paging"|string
@@ -53,98 +57,151 @@
 ---@field sources table<string, string>
 
 ---@class harness
+---@field orgs harness.orgs              lua/harness/orgs.lua
+---@field projects harness.projects      lua/harness/projects.lua
+---@field pipelines harness.pipelines    lua/harness/pipelines.lua
+---@field tokens harness.tokens          lua/harness/tokens.lua
+---@field apikeys harness.apikeys        lua/harness/apikeys.lua
+---@field service_accounts harness.service_accounts
+---@field secrets harness.secrets        lua/harness/secrets.lua
+---@field connectors harness.connectors  lua/harness/connectors.lua
+---@field feature_flags harness.feature_flags
+---@field users harness.users            lua/harness/users.lua
+---@field api harness.api                every operation (lua/types/harness_api.lua)
 harness = {}
 
+--- Sends a request and returns the response for any HTTP status (res.status,
+--- res.headers, res.body, res.ok, res:json()), or nil and a harness.Error
+--- when no answer came (DNS, connect, TLS, timeout, too large, Ctrl-C). A
+--- path is appended to the endpoint and gets the account; an absolute URL
+--- gets the key only on the endpoint's origin. Retries 429 and 502-504
+--- (POST and PATCH only on 429) with backoff and Retry-After.
 ---@param method string
----@param path string
+---@param path string             "/ng/api/projects" or an absolute URL
 ---@param opts? harness.RequestOpts
 ---@return harness.Response|nil res
 ---@return harness.Error|nil err
 function harness.request(method, path, opts) end
+--- GET a path: returns the decoded JSON body (the raw text when it is not
+--- JSON, nil when empty) and raises a harness.Error for any failure.
 ---@param path string
 ---@param opts? harness.RequestOpts
 ---@return any
 function harness.get(path, opts) end
+--- POST (a body as opts.json, or opts.body with opts.content_type): as get.
 ---@param path string
 ---@param opts? harness.RequestOpts
 ---@return any
 function harness.post(path, opts) end
+--- PUT: as post.
 ---@param path string
 ---@param opts? harness.RequestOpts
 ---@return any
 function harness.put(path, opts) end
+--- PATCH: as post.
 ---@param path string
 ---@param opts? harness.RequestOpts
 ---@return any
 function harness.patch(path, opts) end
+--- DELETE: as get.
 ---@param path string
 ---@param opts? harness.RequestOpts
 ---@return any
 function harness.delete(path, opts) end
 
---- Iterates over every item of a paged list endpoint, a page at a time.
+--- Iterates over every item of a paged list, fetching pages as needed
+--- (memory stays flat): NG, pipeline, feature-flag and v1 page styles,
+--- picked by the answer (or opts.style). Also takes a harness.api
+--- operation: harness.paginate(harness.api.Tag.Operation, params).
 ---@param path string
 ---@param opts? harness.PageOpts
 ---@return fun(): any
 function harness.paginate(path, opts) end
---- All items of an iterator (or of harness.paginate(path, opts)) in an array.
+--- All items of an iterator in an array, each through fn when given:
+--- harness.collect(harness.paginate(...)); or of a path and paginate's
+--- options: harness.collect(path, opts).
 ---@param iter (fun(): any)|string
----@param opts? harness.PageOpts
+---@param fn? (fun(item: any): any)|harness.PageOpts
 ---@return any[]
-function harness.collect(iter, opts) end
+function harness.collect(iter, fn) end
 
+--- The resolved settings, the key masked (pat.<account>.<tokenId>.****):
+--- endpoint, account, org, project, profile, api_key, and sources (where
+--- each came from: option, env, profile, harness-cli, token, default).
 ---@return harness.Config
 function harness.config() end
+--- The user the key belongs to: the data of /ng/api/user/currentUser.
 ---@return {uuid: string, name: string, email: string, [string]: any}
 function harness.whoami() end
+--- An environment variable, or default when it is unset or empty.
 ---@param name string
 ---@param default? string
 ---@return string|nil
 function harness.env(name, default) end
+--- Is v a harness.Error that hlua made (not a look-alike table)?
 ---@param v any
 ---@return boolean
 function harness.is_error(v) end
+--- Prints each value on its own line as -p does: strings as they are,
+--- tables as JSON with sorted keys (indented on a terminal).
 ---@param ... any
 function harness.print(...) end
+--- Prints the reference of a public name or value on stdout (as hlua
+--- --doc does): harness.doc("harness.pipelines.run"), harness.doc(harness.tokens).
+---@param what string|any
+---@return boolean found
+function harness.doc(what) end
 
 ---@class harness.Task
----@field wait fun(self: harness.Task): ...
+---@field wait fun(self: harness.Task): ...   its results, or raises its error
+---@field cancel fun(self: harness.Task)      ends it where it waits
+---@field done fun(self: harness.Task): boolean
 
+--- Starts fn(...) in a new task (a coroutine): it runs when the caller next
+--- waits; inside tasks every request and sleep lets the others run.
 ---@param fn function
 ---@return harness.Task
 function harness.spawn(fn, ...) end
+--- Runs the functions together; returns the first result of each, in
+--- order. The first error is raised after the others end or are cancelled.
 ---@param fns function[]
 ---@return any[]
 function harness.all(fns) end
+--- fn(item, index) for every item, opts.concurrency at a time (default 8,
+--- capped by HARNESS_MAX_IN_FLIGHT); returns the first result of each, in
+--- order. A progress bar on stderr when it is a terminal (progress = false
+--- turns it off).
 ---@param list any[]
 ---@param fn fun(item: any, i: integer): any
 ---@param opts? {concurrency?: integer, progress?: boolean}
 ---@return any[]
 function harness.map(list, fn, opts) end
+--- Waits that many seconds; other tasks run meanwhile.
 ---@param seconds number
 function harness.sleep(seconds) end
 
----@class harness.log
----@field debug fun(fmt: string, ...)
----@field info fun(fmt: string, ...)
----@field warn fun(fmt: string, ...)
----@field error fun(fmt: string, ...)
-harness.log = {}
-
 ---@class harness.json
----@field null lightuserdata
+---@field null lightuserdata   the JSON null (decode gives it, encode takes it)
 harness.json = {}
+--- Strict RFC 8259: every valid document is accepted, every invalid one
+--- raises a json harness.Error with line and column. Integers stay exact;
+--- [] and {} keep their type.
 ---@param s string
+---@param opts? {max_depth?: integer}
 ---@return any
-function harness.json.decode(s) end
+function harness.json.decode(s, opts) end
+--- Encodes a Lua value; refuses what JSON cannot hold (NaN, functions,
+--- cycles, mixed keys) naming the place ($.items[3].x).
 ---@param v any
----@param opts? {indent?: integer, sort_keys?: boolean}
+---@param opts? {indent?: integer, sort_keys?: boolean, max_depth?: integer}
 ---@return string
 function harness.json.encode(v, opts) end
+--- Marks a table (a new one when nil) to encode as a JSON array.
 ---@generic T: table
 ---@param t? T
 ---@return T
 function harness.json.array(t) end
+--- Marks a table (a new one when nil) to encode as a JSON object.
 ---@generic T: table
 ---@param t? T
 ---@return T
@@ -161,58 +218,15 @@ function harness.json.object(t) end
 ---@field epilog? string
 ---@field rest? boolean                 allow more positional arguments
 ---@field argv? string[]                default: the global arg
-
----@class harness.args
----@overload fun(spec: harness.ArgsSpec): table<string, any>
-harness.args = {}
----@param spec harness.ArgsSpec
----@return table<string, any>
-function harness.args.parse(spec) end
----@param spec harness.ArgsSpec
----@return string
-function harness.args.help(spec) end
-
--- ---------- harness.fmt ----------
-
----@class harness.fmt
-harness.fmt = {}
----@param rows table[]
----@param columns {[1]: string, [2]: string|fun(row: table): any}[]
----@return string
-function harness.fmt.table(rows, columns) end
----@param seconds number
----@return string
-function harness.fmt.duration(seconds) end
----@param ms integer
----@return string
-function harness.fmt.date(ms) end
+---@field permissions? string          Harness permissions the key needs, for --help
 
 -- ---------- resources ----------
-
----@class harness.orgs
-harness.orgs = {}
----@param opts? {search?: string, max_items?: integer}
----@return {identifier: string, name: string, description: string, tags: table}[]
-function harness.orgs.list(opts) end
----@param id string
----@return {identifier: string, name: string, description: string, tags: table}
-function harness.orgs.get(id) end
 
 ---@class harness.Project
 ---@field identifier string
 ---@field orgIdentifier string
 ---@field name string
 ---@field modules string[]
-
----@class harness.projects
-harness.projects = {}
----@param opts? {org?: string, all?: boolean, search?: string, module?: string, max_items?: integer}
----@return harness.Project[]
-function harness.projects.list(opts) end
----@param id string
----@param opts? {org?: string}
----@return harness.Project
-function harness.projects.get(id, opts) end
 
 ---@class harness.ExecutionSummary
 ---@field planExecutionId string
@@ -229,60 +243,13 @@ function harness.projects.get(id, opts) end
 ---@field page_size? integer
 ---@field max_items? integer
 
----@class harness.pipelines
----@field FINISHED table<string, boolean>
----@field SUCCEEDED table<string, boolean>
-harness.pipelines = {}
----@param opts? harness.pipelines.ListOpts
----@return {identifier: string, name: string, [string]: any}[]
-function harness.pipelines.list(opts) end
----@param opts? harness.pipelines.ListOpts
----@return fun(): {identifier: string, name: string, [string]: any}
-function harness.pipelines.each(opts) end
----@param id string
----@param opts? harness.Scope
----@return {yamlPipeline: string, yaml: string, [string]: any}
-function harness.pipelines.get(id, opts) end
----@param id string
----@param opts? harness.Scope
----@return string yaml
-function harness.pipelines.yaml(id, opts) end
----@param yaml string
----@param opts? harness.Scope
-function harness.pipelines.create(yaml, opts) end
----@param id string
----@param yaml string
----@param opts? harness.Scope
-function harness.pipelines.update(id, yaml, opts) end
----@param id string
----@param opts? harness.Scope
----@return true
-function harness.pipelines.delete(id, opts) end
 ---@class harness.pipelines.RunOpts: harness.Scope
 ---@field inputs? string   runtime-input YAML
 ---@field module? string
----@param id string
----@param opts? harness.pipelines.RunOpts
----@return {uuid: string, status: string, [string]: any}
-function harness.pipelines.run(id, opts) end
 ---@class harness.pipelines.WaitOpts: harness.Scope
 ---@field interval? number   seconds between polls (default 2)
 ---@field timeout? number    seconds (default 3600), then a harness.Error of kind "timeout"
 ---@field progress? boolean|fun(summary: harness.ExecutionSummary, elapsed: number)
----@param execution_id string
----@param opts? harness.pipelines.WaitOpts
----@return harness.ExecutionSummary
-function harness.pipelines.wait(execution_id, opts) end
----@param execution_id string
----@param opts? harness.Scope
----@return harness.ExecutionSummary
-function harness.pipelines.execution(execution_id, opts) end
----@param opts? {org?: string, project?: string, pipeline?: string, status?: string|string[], max_items?: integer}
----@return harness.ExecutionSummary[]
-function harness.pipelines.executions(opts) end
----@param execution_id string
----@param opts? harness.Scope
-function harness.pipelines.abort(execution_id, opts) end
 
 ---@class harness.Token
 ---@field identifier string
@@ -305,119 +272,7 @@ function harness.pipelines.abort(execution_id, opts) end
 ---@field expired? boolean     also those already expired
 ---@field type? harness.KeyType
 
----@class harness.tokens
-harness.tokens = {}
----@param opts? harness.TokenWhere|{search?: string, max_items?: integer}
----@return harness.Token[]
-function harness.tokens.list(opts) end
----@param id string
----@param opts? harness.TokenWhere
----@return harness.Token
-function harness.tokens.get(id, opts) end
----@param t {identifier: string, apikey: string, name?: string, type?: harness.KeyType, parent?: string, valid_days?: number, valid_to?: integer, description?: string, tags?: table}
----@return string token
-function harness.tokens.create(t) end
----@param id string
----@param opts? harness.TokenWhere|{at?: integer}
----@return string token   the new token
-function harness.tokens.rotate(id, opts) end
----@param id string
----@param opts? harness.TokenWhere
----@return true
-function harness.tokens.delete(id, opts) end
----@param opts? harness.ExpiringOpts
----@return harness.Token[]
-function harness.tokens.expiring(opts) end
-
----@class harness.apikeys
-harness.apikeys = {}
----@param opts? {type?: harness.KeyType, parent?: string}
----@return {identifier: string, name: string, apiKeyType: string, parentIdentifier: string}[]
-function harness.apikeys.list(opts) end
----@param k {identifier: string, name?: string, type?: harness.KeyType, parent?: string, token_days?: number, description?: string, tags?: table}
-function harness.apikeys.create(k) end
----@param id string
----@param opts? {type?: harness.KeyType, parent?: string}
----@return true
-function harness.apikeys.delete(id, opts) end
----@param id string
----@param opts? {type?: harness.KeyType, parent?: string}
----@return harness.Token[]
-function harness.apikeys.tokens(id, opts) end
----@param id string
----@param opts? harness.TokenWhere|{at?: integer}
----@return string token
-function harness.apikeys.rotate(id, opts) end
----@param opts? harness.ExpiringOpts
----@return harness.Token[]
-function harness.apikeys.expiring(opts) end
-
----@class harness.service_accounts
-harness.service_accounts = {}
----@return {identifier: string, name: string, email: string}[]
-function harness.service_accounts.list() end
----@param id string
----@return {identifier: string, name: string, email: string, tokensCount: integer}
-function harness.service_accounts.get(id) end
----@param a {identifier: string, name?: string, email?: string, description?: string, tags?: table}
-function harness.service_accounts.create(a) end
----@param id string
----@return true
-function harness.service_accounts.delete(id) end
-
----@class harness.secrets
-harness.secrets = {}
----@param opts? harness.Scope|{type?: string, search?: string, max_items?: integer}
----@return {identifier: string, name: string, type: string}[]
-function harness.secrets.list(opts) end
----@param id string
----@param opts? harness.Scope
----@return {identifier: string, name: string, type: string}
-function harness.secrets.get(id, opts) end
----@param s {identifier: string, value: string, name?: string, description?: string, tags?: table, secret_manager?: string, org?: string|false, project?: string|false}
-function harness.secrets.create(s) end
----@param id string
----@param opts? harness.Scope
----@return true
-function harness.secrets.delete(id, opts) end
-
----@class harness.connectors
-harness.connectors = {}
----@param opts? harness.Scope|{type?: string|string[], search?: string, max_items?: integer}
----@return {identifier: string, name: string, type: string, connectivity?: table}[]
-function harness.connectors.list(opts) end
----@param id string
----@param opts? harness.Scope
-function harness.connectors.get(id, opts) end
-
 ---@class harness.FlagScope: harness.Scope
 ---@field environment? string
-
----@class harness.feature_flags
-harness.feature_flags = {}
----@param opts? harness.FlagScope|{search?: string, max_items?: integer}
----@return {identifier: string, name: string, kind: string, envProperties?: {state: "on"|"off"}}[]
-function harness.feature_flags.list(opts) end
----@param id string
----@param opts? harness.FlagScope
-function harness.feature_flags.get(id, opts) end
----@param id string
----@param opts harness.FlagScope   environment required
----@return "on"|"off"
-function harness.feature_flags.state(id, opts) end
----@param id string
----@param state boolean|"on"|"off"
----@param opts harness.FlagScope   environment required
-function harness.feature_flags.toggle(id, state, opts) end
-
----@class harness.users
-harness.users = {}
----@param opts? {search?: string, max_items?: integer}
----@return {uuid: string, name: string, email: string}[]
-function harness.users.list(opts) end
-function harness.users.current() end
----@param email string
----@return {uuid: string, name: string, email: string}|nil
-function harness.users.find(email) end
 
 return harness
