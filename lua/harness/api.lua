@@ -41,23 +41,38 @@ function Operation.__tostring(op)
   return ("harness.api.%s (%s %s)"):format(op.operation, op.method, op.path)
 end
 
--- The operation 'name' of 'tag' from its row of the data: parameters
--- parsed once, by name and in order.
-local function new_operation(tag, name, row)
+-- Splits 's' at each 'sep' (plain), keeping empty fields.
+local function split(s, sep)
+  local out, pos = {}, 1
+  while true do
+    local i = s:find(sep, pos, true)
+    if not i then
+      out[#out + 1] = s:sub(pos)
+      return out
+    end
+    out[#out + 1] = s:sub(pos, i - 1)
+    pos = i + 1
+  end
+end
+
+-- The operation 'name' of 'tag' from its line of the data (see
+-- harness.api_operations): parameters parsed once, by name and in order.
+local function new_operation(tag, name, line)
+  local f = split(line, "\t")
   local op = setmetatable({
-    operation = tag .. "." .. name, tag = tag, name = name, method = row[1], path = row[2],
-    params = {}, by_name = {}, body = row[4], consumes = {}, returns = row[6], service = row[7],
+    operation = tag .. "." .. name, tag = tag, name = name, method = f[2], path = f[3],
+    params = {}, by_name = {}, body = f[5], consumes = {}, returns = f[7], service = f[8],
   }, Operation)
   op.fname = "api." .. op.operation
-  for spec in row[3]:gmatch("[^,]+") do
-    local where, req, ty, pname = spec:match("^(%a)([!?])(%a)(.+)$")
-    local p = {name = pname, where = WHERE[where], required = req == "!", type = TYPES[ty]}
-    op.params[#op.params + 1] = p
-    op.by_name[pname] = p
+  if f[4] ~= "" then
+    for _, spec in ipairs(split(f[4], ",")) do
+      local p = {name = spec:sub(4), where = WHERE[spec:sub(1, 1)], required = spec:sub(2, 2) == "!",
+                 type = TYPES[spec:sub(3, 3)]}
+      op.params[#op.params + 1] = p
+      op.by_name[p.name] = p
+    end
   end
-  for ct in row[5]:gmatch("[^,]+") do
-    if ct ~= "-" then op.consumes[#op.consumes + 1] = ct end
-  end
+  if f[6] ~= "-" then op.consumes = split(f[6], ",") end
   -- a parameter named 'body' takes the key; the request body is then the
   -- second argument
   op.body_key = not op.by_name.body and "body" or nil
@@ -284,15 +299,23 @@ function Operation:doc()
   return table.concat(lines, "\n") .. "\n"
 end
 
--- A tag's table: its operations, made on first access.
-local function new_tag(tag, rows)
-  local names = {}
-  for name in pairs(rows) do names[name] = true end
+-- A tag's table: its operations, made on first access from its lines of
+-- the data (only the names are read until then).
+local function new_tag(tag)
+  local lines, names = {}, {}
+  local text, pos = DATA[tag], 1
+  while pos <= #text do
+    local nl = text:find("\n", pos, true) or (#text + 1)
+    local line = text:sub(pos, nl - 1)
+    local name = line:sub(1, line:find("\t", 1, true) - 1)
+    lines[name], names[name] = line, true
+    pos = nl + 1
+  end
   return setmetatable({}, {
     __index = function(t, name)
-      local row = rows[name]
-      if not row then return nil end
-      local op = new_operation(tag, name, row)
+      local line = lines[name]
+      if not line then return nil end
+      local op = new_operation(tag, name, line)
       rawset(t, name, op)
       return op
     end,
@@ -315,8 +338,8 @@ end
 --- Every operation's name ("Tag.Operation"), sorted.
 function M.names()
   local out = {}
-  for tag, rows in pairs(DATA) do
-    for name in pairs(rows) do out[#out + 1] = tag .. "." .. name end
+  for tag in pairs(DATA) do
+    for name in pairs(getmetatable(M[tag]).__names) do out[#out + 1] = tag .. "." .. name end
   end
   table.sort(out)
   return out
@@ -324,9 +347,8 @@ end
 
 return setmetatable(M, {
   __index = function(t, tag)
-    local rows = DATA[tag]
-    if not rows then return nil end
-    local tt = new_tag(tag, rows)
+    if not DATA[tag] then return nil end
+    local tt = new_tag(tag)
     rawset(t, tag, tt)
     return tt
   end,
