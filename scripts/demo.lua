@@ -47,7 +47,7 @@ say("Latest executions in %s/%s", a.org, a.project)
 local recent = harness.pipelines.executions{org = a.org, project = a.project, max_items = 6}
 io.write(fmt.table(recent, {
   {"#", "runSequence"}, {"PIPELINE", "pipelineIdentifier"}, {"STATUS", "status"},
-  {"STARTED (UTC)", function(e) return fmt.date(e.startTs) end},
+  {"STARTED", function(e) return fmt.date(e.startTs) end},
   {"TOOK", function(e)
     local stop = e.endTs ~= harness.json.null and e.endTs or nil
     return stop and fmt.duration((stop - e.startTs) / 1000) or "running" end},

@@ -53,7 +53,7 @@ else
   io.write(harness.fmt.table(list, {
     {"TOKEN", "identifier"}, {"NAME", "name"}, {"KIND", "apiKeyType"},
     {"OWNER", "owner"}, {"API KEY", "apiKeyIdentifier"},
-    {"EXPIRES (UTC)", function(t) return harness.fmt.date(t.expiryAt) end},
+    {"EXPIRES", function(t) return harness.fmt.date(t.expiryAt) end},
     {"DAYS LEFT", function(t) return ("%.1f"):format(t.days_left) end},
   }))
 end

@@ -9,7 +9,12 @@
 ** that Ctrl-C ends, ...) are the private module 'hlua.host', not public
 ** names: scripts see only what namespace.lua declares.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +71,60 @@ static int host_file_mode(lua_State *L) {
   return 1;
 }
 
+/* Writes all of s[0..len) to fd; returns 0 or an errno. */
+static int write_all(int fd, const char *s, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, s, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    s += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* harness.write_secret(path, value): writes a file that only its owner
+** can read, atomically: a temporary file beside it (created 0600), then
+** renamed over it, so a reader never sees half a secret and a crash never
+** leaves one. Refuses a symbolic link or anything but a regular file at
+** path, and never loosens an existing file's mode (it keeps a stricter
+** one). Raises a harness.Error of kind "io" naming the path. */
+static int host_write_secret(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t len;
+  const char *value = luaL_checklstring(L, 2, &len);
+  struct stat st;
+  mode_t mode = 0600;
+  int fd, err;
+  char *tmp;
+  if (lstat(path, &st) == 0) {
+    if (S_ISLNK(st.st_mode))
+      return hlua_error(L, "io", "refusing to write a secret through the symbolic link %s", path);
+    if (!S_ISREG(st.st_mode))
+      return hlua_error(L, "io", "refusing to write a secret over %s: not a regular file", path);
+    mode = st.st_mode & 0600; /* never looser than it was */
+  } else if (errno != ENOENT) {
+    return hlua_error(L, "io", "%s: %s", path, strerror(errno));
+  }
+  tmp = (char *)lua_newuserdatauv(L, strlen(path) + 16, 0); /* freed by the GC */
+  snprintf(tmp, strlen(path) + 16, "%s.tmp-XXXXXX", path);
+  fd = mkstemp(tmp); /* 0600 */
+  if (fd < 0) return hlua_error(L, "io", "cannot create a file beside %s: %s", path, strerror(errno));
+  err = write_all(fd, value, len);
+  if (err == 0 && fchmod(fd, mode) != 0) err = errno;
+  if (err == 0 && fsync(fd) != 0) err = errno;
+  if (close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && rename(tmp, path) != 0) err = errno;
+  if (err != 0) {
+    unlink(tmp);
+    return hlua_error(L, "io", "cannot write %s: %s", path, strerror(err));
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* luaopen of 'hlua.host'. */
 static int open_host(lua_State *L) {
   static const luaL_Reg funcs[] = {
@@ -73,7 +132,7 @@ static int open_host(lua_State *L) {
       {"interrupted", host_interrupted}, {"isatty", host_isatty},
       {"file_mode", host_file_mode}, {"error", hlua_make_error},
       {"is_error", hlua_is_error},   {"print", hlua_print_values},
-      {NULL, NULL}};
+      {"write_secret", host_write_secret}, {NULL, NULL}};
   luaL_newlib(L, funcs);
   lua_pushliteral(L, HLUA_VERSION);
   lua_setfield(L, -2, "version");

@@ -5,7 +5,7 @@
 ** raises "interrupted!" at the next step of Lua code; the flag also reaches
 ** code that waits outside Lua (the HTTP module's poll, host.sleep), which
 ** reads it through a pointer in the registry. A second Ctrl-C kills the
-** process, as in lua.c.
+** process, as in lua.c. Depends on errors.c (the error it raises).
 */
 #include <signal.h>
 
@@ -26,11 +26,14 @@ void hlua_interrupt_publish(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, HLUA_INTERRUPT_KEY);
 }
 
-/* Hook set by the signal handler: raises an error in the running code. */
+/* Hook set by the signal handler: raises in the running code a
+** harness.Error of kind "interrupted", which reads as the one line
+** "interrupted" where it ends the script (pcall still catches it). */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
+  hlua_newerror(L, "interrupted", "interrupted");
+  lua_error(L);
 }
 
 /* First Ctrl-C: flag it and stop the Lua code at its next step; the

@@ -7,9 +7,13 @@
 ** readline gives line editing and, with a terminal, a history kept across
 ** sessions in $XDG_STATE_HOME/hlua/history.
 */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,10 +30,25 @@
 #define EOF_MARK "<eof>"
 #define HISTORY_LINES 1000
 
+/* What reading a line gave. */
+enum { LINE_EOF, LINE_READ, LINE_INTERRUPTED };
+
 /* readline's completion callback takes no user data, so the Lua thread it
 ** completes in is kept here while the REPL runs. A thread of its own, as
 ** the main stack holds the prompt and the chunk being read meanwhile. */
 static lua_State *completion_state = NULL;
+
+/* The history file ("" when there is none): each line is appended as it is
+** entered, so what was typed survives however the session ends. */
+static char history_file[4096];
+
+/* Reading a line at a terminal goes through readline's callback
+** interface, so that Ctrl-C at the prompt can drop the line and give a
+** fresh prompt (as shells and Python do) instead of ending hlua. Its
+** handler only sets the flag; the line comes back through 'got_line'. */
+static volatile sig_atomic_t prompt_interrupted = 0;
+static char *got_line;
+static int line_done;
 
 /* History file path in 'buf' (creating its directory); 0 if there is none. */
 static int history_path(char *buf, size_t size) {
@@ -66,33 +85,85 @@ static const char *get_prompt(lua_State *L, int firstline) {
   }
 }
 
-/* Reads a line into a new string on the stack; 0 at end of input.
+static void on_prompt_sigint(int sig) {
+  (void)sig;
+  prompt_interrupted = 1;
+}
+
+static void line_handler(char *line) {
+  got_line = line;
+  line_done = 1;
+  rl_callback_handler_remove();
+}
+
+/* A line from the terminal (NULL at end of input), or LINE_INTERRUPTED in
+** *how when Ctrl-C dropped it. */
+static char *read_tty_line(const char *prompt, int *how) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prompt_sigint; /* no SA_RESTART: select returns */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  prompt_interrupted = 0;
+  line_done = 0;
+  got_line = NULL;
+  *how = LINE_READ;
+  rl_callback_handler_install(prompt, line_handler);
+  while (!line_done) {
+    fd_set fds;
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    FD_ZERO(&fds);
+    FD_SET(fd, &fds);
+    if (select(fd + 1, &fds, NULL, NULL, NULL) < 0 && errno != EINTR) break;
+    if (prompt_interrupted) {
+      rl_free_line_state();
+      rl_callback_sigcleanup();
+      rl_callback_handler_remove();
+      fputs("^C\n", stdout);
+      *how = LINE_INTERRUPTED;
+      break;
+    }
+    if (FD_ISSET(fd, &fds)) rl_callback_read_char();
+  }
+  sigaction(SIGINT, &old, NULL);
+  return got_line;
+}
+
+/* Reads a line into a new string on the stack; LINE_EOF at end of input.
 ** readline is used even when stdin is not a terminal, as stock lua does
 ** (it echoes the line then), so piped sessions look the same. */
 static int read_line(lua_State *L, const char *prompt) {
-  char *line = readline(prompt);
-  if (line == NULL) return 0;
+  int how = LINE_READ;
+  char *line = isatty(STDIN_FILENO) ? read_tty_line(prompt, &how) : readline(prompt);
+  if (how == LINE_INTERRUPTED) {
+    free(line);
+    return LINE_INTERRUPTED;
+  }
+  if (line == NULL) return LINE_EOF;
   lua_pushstring(L, line);
   free(line);
-  return 1;
+  return LINE_READ;
 }
 
 /* Pushes the next line of input, with '=' at the start of a first line
-** meaning 'return' (as lua does); returns 0 at end of input. */
+** meaning 'return' (as lua does); returns what read_line gave. */
 static int pushline(lua_State *L, int firstline) {
   const char *prompt = get_prompt(L, firstline);
-  int ok = read_line(L, prompt);
-  lua_remove(L, -2); /* the prompt */
-  if (!ok) return 0;
+  int got = read_line(L, prompt);
+  lua_remove(L, got == LINE_READ ? -2 : -1); /* the prompt */
+  if (got != LINE_READ) return got;
   if (firstline && lua_tostring(L, -1)[0] == '=') {
     lua_pushfstring(L, "return %s", lua_tostring(L, -1) + 1);
     lua_remove(L, -2);
   }
-  return 1;
+  return LINE_READ;
 }
 
+/* Keeps a line in the history, and in the history file at once. */
 static void save_line(const char *line) {
-  if (line[0] != '\0') add_history(line);
+  if (line[0] == '\0') return;
+  add_history(line);
+  if (history_file[0]) append_history(1, history_file);
 }
 
 /* Tries the line on top as 'return line;'. */
@@ -122,15 +193,26 @@ static int incomplete(lua_State *L, int status) {
   return 0;
 }
 
+/* What loadline gives besides a load status. */
+#define END_OF_INPUT (-1)
+#define DROPPED (-2) /* Ctrl-C dropped the statement being typed */
+
 /* Reads continuation lines until the chunk at index 1 compiles or fails. */
 static int multiline(lua_State *L) {
   for (;;) {
     size_t len;
     const char *line = lua_tolstring(L, 1, &len);
     int status = luaL_loadbuffer(L, line, len, "=stdin");
-    if (!incomplete(L, status) || !pushline(L, 0)) {
+    int got;
+    if (!incomplete(L, status)) {
       save_line(line);
       return status;
+    }
+    got = pushline(L, 0);
+    if (got == LINE_INTERRUPTED) return DROPPED;
+    if (got == LINE_EOF) {
+      save_line(line);
+      return luaL_loadbuffer(L, line, len, "=stdin");
     }
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
@@ -138,12 +220,16 @@ static int multiline(lua_State *L) {
   }
 }
 
-/* Reads and compiles one statement; -1 at end of input. */
+/* Reads and compiles one statement; END_OF_INPUT at end of input, DROPPED
+** when Ctrl-C dropped it. */
 static int loadline(lua_State *L) {
-  int status;
+  int status, got;
   lua_settop(L, 0);
-  if (!pushline(L, 1)) return -1;
+  got = pushline(L, 1);
+  if (got == LINE_EOF) return END_OF_INPUT;
+  if (got == LINE_INTERRUPTED) return DROPPED;
   if ((status = addreturn(L)) != LUA_OK) status = multiline(L);
+  if (status == DROPPED) return DROPPED;
   lua_remove(L, 1);
   return status;
 }
@@ -273,19 +359,25 @@ static char **complete(const char *text, int start, int end) {
 
 void hlua_repl(lua_State *L) {
   int completion_ref, status, tty = isatty(STDIN_FILENO);
-  char hist[4096];
-  int has_hist = tty && history_path(hist, sizeof hist);
+  int has_hist = tty && history_path(history_file, sizeof history_file);
   rl_readline_name = "hlua";
   completion_state = lua_newthread(L);
   completion_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"\\'><=;+-*/%^~#{}()[],";
-  if (has_hist) read_history(hist);
+  if (!has_hist) history_file[0] = '\0';
+  if (has_hist && read_history(history_file) != 0) {
+    /* no file yet: make it (0600: what is typed may be private) so that
+    ** each line can be appended to it */
+    int fd = open(history_file, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) close(fd);
+  }
   /* the harness table's names, for completion (errors show on first use) */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "harness.namespace");
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
-  while ((status = loadline(L)) != -1) {
+  while ((status = loadline(L)) != END_OF_INPUT) {
+    if (status == DROPPED) continue;
     if (status == LUA_OK) status = hlua_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
       print_results(L);
@@ -297,8 +389,5 @@ void hlua_repl(lua_State *L) {
   completion_state = NULL;
   fputc('\n', stdout);
   fflush(stdout);
-  if (has_hist) {
-    write_history(hist);
-    history_truncate_file(hist, HISTORY_LINES);
-  }
+  if (has_hist) history_truncate_file(history_file, HISTORY_LINES);
 }

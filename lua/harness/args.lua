@@ -16,7 +16,10 @@
 --
 -- Options are --name VALUE or --name=VALUE, flags are --name; "--" ends
 -- them. -h/--help prints the help and exits 0; a mistake prints one line
--- and exits 2.
+-- and exits 2. Results are named after the option (--dry-run: a.dry_run)
+-- or the argument's metavar in lower case (PIPELINE: a.pipeline); the
+-- values are as typed, never changed; a[1], a[2], ... are the positional
+-- arguments in order.
 local check = require "harness.check"
 
 ---@class harness.args

@@ -17,9 +17,24 @@ local function width(s)
   return utf8.len(s) or #s
 end
 
+-- The value of a column in a row: a function's result, a field, or a
+-- nested field ("a.b.c"), nil when a step of the way is missing.
+local function value_of(row, key)
+  if type(key) == "function" then return key(row) end
+  local v = row[key]
+  if v ~= nil or type(key) ~= "string" or not key:find(".", 1, true) then return v end
+  v = row
+  for part in key:gmatch("[^.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[part]
+  end
+  return v
+end
+
 --- Formats rows as an aligned text table. columns: list of {title, key}
---- where key is a field name or a function(row) -> value. Returns a
---- string ending in a newline (a header line, then one line per row).
+--- where key is a field name, a path of fields ("envProperties.state"), or
+--- a function(row) -> value. Returns a string ending in a newline (a
+--- header line, then one line per row).
 ---@param rows table[]
 ---@param columns {[1]: string, [2]: string|fun(row: table): any}[]
 ---@return string
@@ -30,9 +45,7 @@ function M.table(rows, columns)
   for r, row in ipairs(rows) do
     cells[r] = {}
     for c, col in ipairs(columns) do
-      local key = col[2]
-      local v = type(key) == "function" and key(row) or row[key]
-      local s = cell(v):gsub("[\r\n\t]", " ")
+      local s = cell(value_of(row, col[2])):gsub("[\r\n\t]", " ")
       cells[r][c] = s
       if width(s) > w[c] then w[c] = width(s) end
     end
@@ -62,12 +75,13 @@ function M.duration(seconds)
   return ("%dh%02dm"):format(seconds // 3600, seconds % 3600 // 60)
 end
 
---- A date "2024-05-01 14:03" (UTC) from milliseconds since the epoch.
+--- A date in UTC, and saying so ("2024-05-01 14:03 UTC"), from
+--- milliseconds since the epoch (Harness's times); "" for none.
 ---@param ms integer
 ---@return string
 function M.date(ms)
   if ms == nil or ms == null then return "" end
-  return os.date("!%Y-%m-%d %H:%M", ms // 1000)
+  return os.date("!%Y-%m-%d %H:%M UTC", ms // 1000)
 end
 
 --- The text of a progress bar: "[#####...] 50/100  50%  25.0/s  ETA 2s".

@@ -32,6 +32,7 @@ local names = {
   whoami = {"harness.users", "current"},
   print = {"hlua.host", "print"},
   is_error = {"hlua.host", "is_error"},
+  write_secret = {"hlua.host", "write_secret"},
   fmt = "harness.fmt",
   doc = {"harness.doc", "show"},
   args = "harness.args",

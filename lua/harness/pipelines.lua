@@ -3,6 +3,7 @@
 -- configured ones.
 local api = require "harness.api"
 local check = require "harness.check"
+local config = require "harness.config"
 local fmt = require "harness.fmt"
 local host = require "hlua.host"
 local r = require "harness.resource"
@@ -138,17 +139,33 @@ local function module_of(id, params)
   return "pms"
 end
 
---- Starts a run. opts: org, project, inputs (runtime-input YAML), module
---- (moduleType, e.g. "cd"; default: from the pipeline's modules). Returns
---- the plan execution: uuid (the execution id), status, and the rest of
---- Harness's answer.
+--- The link to an execution in Harness's web UI.
+---@param pipeline string
+---@param execution_id string
+---@param opts? harness.Scope
+---@return string
+function M.url(pipeline, execution_id, opts)
+  check.string("pipelines.url", 1, pipeline)
+  check.string("pipelines.url", 2, execution_id)
+  opts = check.options("pipelines.url", opts, SCOPE, 3)
+  local org, project = r.scope("pipelines.url", opts, "project")
+  local s = config.settings()
+  return ("%s/ng/account/%s/all/orgs/%s/projects/%s/pipelines/%s/executions/%s/pipeline"):format(
+    s.endpoint:gsub("/gateway$", ""), s.account, org, project, pipeline, execution_id)
+end
+
+--- Starts a run and says so on stderr, with the execution's link (unless
+--- opts.quiet). opts: org, project, inputs (runtime-input YAML), module
+--- (moduleType, e.g. "cd"; default: from the pipeline's modules), quiet.
+--- Returns the plan execution: uuid (the execution id), status, url (its
+--- page in Harness), and the rest of Harness's answer.
 ---@param id string
 ---@param opts? harness.pipelines.RunOpts
 ---@return {uuid: string, status: string, [string]: any}
 function M.run(id, opts)
   check.string("pipelines.run", 1, id)
   local params
-  opts, params = scope("run", opts, {"inputs", "module"}, 2)
+  opts, params = scope("run", opts, {"inputs", "module", "quiet"}, 2)
   if opts.inputs ~= nil and type(opts.inputs) ~= "string" then
     check.argerror("pipelines.run", "inputs", "runtime-input YAML string expected, got " .. type(opts.inputs))
   end
@@ -156,7 +173,10 @@ function M.run(id, opts)
   params.moduleType = opts.module or module_of(id, params)
   -- YAML even when there are no inputs, as Harness's own SDK sends it
   params.body = opts.inputs or ""
-  return r.data(api.Execute.PostPipelineExecuteWithInputSetYaml, params).planExecution
+  local plan = r.data(api.Execute.PostPipelineExecuteWithInputSetYaml, params).planExecution
+  plan.url = M.url(id, plan.uuid, {org = params.orgIdentifier, project = params.projectIdentifier})
+  if not opts.quiet then io.stderr:write(("hlua: started %s: %s\n"):format(id, plan.url)) end
+  return plan
 end
 
 --- One execution's summary: status, pipelineIdentifier, startTs, endTs,
@@ -199,7 +219,8 @@ end
 --- project, interval (seconds between polls, default 2), timeout (seconds,
 --- default 3600; then raises a harness.Error of kind "timeout"), progress
 --- (a line on stderr, rewritten in place on a terminal; default true;
---- a function gets each summary instead).
+--- a function gets each summary instead). Interrupted (Ctrl-C), it says
+--- that the execution goes on running in Harness, and where.
 ---@param execution_id string
 ---@param opts? harness.pipelines.WaitOpts
 ---@return harness.ExecutionSummary
@@ -219,24 +240,35 @@ function M.wait(execution_id, opts)
   local line = show == true and fmt.status_line() or nil
   local start = host.clock()
   local scoped = {org = org, project = project}
-  while true do
-    local sum = M.execution(execution_id, scoped)
-    local elapsed = host.clock() - start
-    local finished = M.FINISHED[sum.status]
-    if type(show) == "function" then
-      show(sum, elapsed)
-    elseif line then
-      line.show(progress_line(sum, elapsed), finished, sum.status)
+  local url
+  local ok, result = pcall(function()
+    while true do
+      local sum = M.execution(execution_id, scoped)
+      local elapsed = host.clock() - start
+      local finished = M.FINISHED[sum.status]
+      url = url or M.url(sum.pipelineIdentifier, execution_id, scoped)
+      if type(show) == "function" then
+        show(sum, elapsed)
+      elseif line then
+        line.show(progress_line(sum, elapsed), finished, sum.status)
+      end
+      if finished then return sum end
+      if elapsed + interval > timeout then
+        if line then line.show(progress_line(sum, elapsed), true, sum.status) end
+        error(host.error{kind = "timeout",
+          message = ("execution %s still %s after %s (%s)"):format(execution_id, sum.status,
+            fmt.duration(elapsed), url)}, 0)
+      end
+      sched.sleep(interval)
     end
-    if finished then return sum end
-    if elapsed + interval > timeout then
-      if line then line.show(progress_line(sum, elapsed), true, sum.status) end
-      error(host.error{kind = "timeout",
-        message = ("execution %s still %s after %s"):format(execution_id, sum.status,
-          fmt.duration(elapsed))}, 2)
-    end
-    sched.sleep(interval)
+  end)
+  if ok then return result end
+  if host.is_error(result) and result.kind == "interrupted" then
+    -- stopping hlua does not stop the run: say where it goes on
+    io.stderr:write(("\nhlua: the execution %s goes on running in Harness%s\n"):format(
+      execution_id, url and (": " .. url) or ""))
   end
+  error(result, 0)
 end
 
 --- Aborts a running execution.

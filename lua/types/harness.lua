@@ -146,6 +146,14 @@ function harness.is_error(v) end
 --- tables as JSON with sorted keys (indented on a terminal).
 ---@param ... any
 function harness.print(...) end
+--- Writes a secret (a token, a key) to a file only its owner can read
+--- (0600), atomically (a reader never sees half of it); refuses a
+--- symbolic link or a non-file at path, and keeps an existing file's mode
+--- when it is stricter. Raises a harness.Error of kind "io".
+---@param path string
+---@param value string
+---@return true
+function harness.write_secret(path, value) end
 --- Prints the reference of a public name or value on stdout (as hlua
 --- --doc does): harness.doc("harness.pipelines.run"), harness.doc(harness.tokens).
 ---@param what string|any
