@@ -87,14 +87,17 @@ describe("paging logic", function()
     end)
   end
 
-  it("fetches the next page only when it is needed", function()
+  it("asks for the first page alone, then for the pages it announces", function()
     local request, log = server("ng", 50)
     local iter = paging.paginate_with(request, "/ng/api/x", {page_size = 10})
     assert.equal(0, #log)
-    for _ = 1, 10 do iter() end
-    assert.equal(1, #log)
     iter()
-    assert.equal(2, #log)
+    assert.equal(5, #log)
+    for _ = 2, 50 do iter() end
+    assert.is_nil(iter())
+    assert.equal(5, #log)
+    assert.same({0, 1, 2, 3, 4}, {log[1].query.pageIndex, log[2].query.pageIndex,
+      log[3].query.pageIndex, log[4].query.pageIndex, log[5].query.pageIndex})
   end)
 
   it("stops at max_items and asks for no more than it needs", function()
