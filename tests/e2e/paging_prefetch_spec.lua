@@ -69,7 +69,7 @@ describe_sandbox("paging fetches ahead", function()
 
   it("cancels the fetches in flight when the loop is left early", function()
     local out, err, code = t.run(walk("page_size = 100", "if n == 150 then break end") ..
-      [[ harness.sleep(0.3) print(#harness.collect(harness.paginate("/v1/orgs")))]])
+      [[ harness.sleep(0.3) print(#harness.collect(harness.paginate("/ng/api/organizations")))]])
     assert.equal(0, code, err)
     local line = out:match("^[^\n]*\n")
     local n, _, tasks, in_flight = numbers(line)
