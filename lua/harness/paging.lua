@@ -1,25 +1,58 @@
 -- harness.paginate and harness.collect: walk every page of a Harness list
--- endpoint and hand out its items one at a time.
+-- endpoint and hand out its items one at a time, in order.
 --
 -- Harness has four ways of paging (see the styles below). The path gives a
 -- first guess; the first response settles it: if the body has the shape of
 -- another style, that style's parameters are used from then on and the first
--- page is asked for again with them. Only the current page is held, so
--- memory stays flat however many items there are. Requests go through
--- harness.request, so paging yields inside tasks like any other request.
+-- page is asked for again with them. Requests go through harness.request, so
+-- paging yields inside tasks like any other request.
+--
+-- Fetching ahead. The first page is asked for alone. When it tells how many
+-- pages there are (NG's totalPages or totalItems, the pipeline service's
+-- totalPages or totalElements, feature flags' pageCount or itemCount, v1's
+-- X-Total-Elements), the next pages are fetched concurrently, one task
+-- each, in a window that slides as the items are handed out: while the
+-- script is on page k, pages k+1 .. k+W are asked for, never one past the
+-- last page or past what max_items needs. W is the in-flight cap or as many
+-- pages as hold M.ahead_items (2,000) items, whichever is fewer, and at
+-- least 1: 20 pages of the default 100 items, 2 of 1,000. A sliding window
+-- rather than every page at once, because memory must not grow with the
+-- number of pages: it holds the page being handed out, decoded, and at most
+-- W pages ahead as raw responses (decoded only when reached, about a third
+-- of their decoded size). When no total is known, one page ahead is
+-- fetched, and only once the current page says another follows. So, as
+-- long as the first page's count is right, the requests are the ones a
+-- page-by-page walk makes, asked for in the same order; a list that shrank
+-- meanwhile ends where its pages do, and the fetches beyond are cancelled.
+--
+-- Errors and leaving early. A fetch that failed is kept with its page and
+-- raised when the script reaches that page's items, as if the pages had
+-- been fetched one by one; the other fetches are cancelled then. Leaving
+-- the loop early (break, return, an error in its body) cancels the fetches
+-- in flight: like io.lines, paginate returns a to-be-closed fourth value
+-- that the generic for closes; collect closes it too. Paging inside a task
+-- makes the fetches its children, so cancelling the task cancels them. An
+-- iterator called by hand and dropped lets its fetches (at most W) finish.
 local host = require "hlua.host"
 local json = require "harness.json"
 local check = require "harness.check"
 local response = require "harness.response"
+local sched = require "harness.sched"
+local config = require "harness.config"
 
 local M = {}
 
 local DEFAULT_PAGE_SIZE = 100
 
+-- How many items the pages fetched ahead may hold together (see the top).
+-- Tests set their own.
+M.ahead_items = 2000
+
 -- A style knows its query parameters, where the items of a decoded body
 -- are, and whether another page follows. 'more' gets the body, the
 -- response, the number of items on this page and the page state
--- {index, size, seen}.
+-- {index, size, seen}. 'count' gets the body and the response of the first
+-- page and returns the totals it tells, if any: pages, items.
 local styles = {}
 
 -- NextGen: ?pageIndex=0&pageSize=100 -> data.content, data.totalPages.
@@ -32,6 +65,7 @@ styles.ng = {
     if type(d.totalItems) == "number" then return st.seen < d.totalItems end
     return n >= st.size
   end,
+  count = function(body) return body.data.totalPages, body.data.totalItems end,
 }
 
 -- Pipeline service: ?page=0&size=100 -> data.content in a Spring page
@@ -46,6 +80,7 @@ styles.pipeline = {
     if type(d.totalElements) == "number" then return st.seen < d.totalElements end
     return n >= st.size
   end,
+  count = function(body) return body.data.totalPages, body.data.totalElements end,
 }
 
 -- The array holding a feature-flag page's items: the one named by
@@ -69,6 +104,7 @@ styles.cf = {
     if type(body.itemCount) == "number" then return st.seen < body.itemCount end
     return n >= st.size
   end,
+  count = function(body) return body.pageCount, body.itemCount end,
 }
 
 -- v1: ?page=0&limit=100 -> a bare array, with X-Total-Elements,
@@ -82,6 +118,7 @@ styles.v1 = {
     if total then return st.seen < total and n > 0 end
     return n >= st.size
   end,
+  count = function(_, res) return nil, tonumber(res.headers and res.headers["x-total-elements"]) end,
 }
 
 M.styles = styles
@@ -136,8 +173,43 @@ local function check_opts(path, opts, level)
   return opts
 end
 
+-- A count is usable if it is a finite number of pages or items.
+local function finite(v)
+  return type(v) == "number" and v >= 0 and v < math.huge
+end
+
+-- How many pages the list has, from the first page's totals (nil when it
+-- tells none); 'per' is the items a full page holds.
+local function page_count(s, body, res, per)
+  local ok, pages, total = pcall(s.count, body, res)
+  if not ok then return nil end
+  if finite(pages) then return math.ceil(pages) end
+  if finite(total) then return math.ceil(total / per) end
+  return nil
+end
+
+-- How many pages to keep asked for ahead of the one handed out, for pages
+-- of 'per' items: as many as hold M.ahead_items, within the in-flight cap
+-- (more would only queue for a request slot), at least 1.
+local function window(per)
+  local w = M.ahead_items // per
+  local cap = sched.max_in_flight or config.max_in_flight()
+  if w > cap then w = cap end
+  if w < 1 then w = 1 end
+  return math.tointeger(w)
+end
+
+-- What paginate returns as the generic for's closing value: closing it
+-- cancels the fetches still out.
+local Closing = {__name = "harness.paging"}
+function Closing.__close(c) c.stop() end
+
+-- iterator -> its closing value, so that collect can close it too.
+local closings = setmetatable({}, {__mode = "k"})
+
 -- The iterator over items, fetching pages with 'request' (harness.request's
--- signature). Exposed for tests that page over a fake server.
+-- signature); also returns the closing value (see the top). Exposed for
+-- tests that page over a fake server.
 function M.paginate_with(request, path, opts, level)
   opts = check_opts(path, opts, level or 0)
   local method = (opts.method or "GET"):upper()
@@ -149,27 +221,79 @@ function M.paginate_with(request, path, opts, level)
   local st = {index = 0, size = size, seen = 0}
   local items, pos, done, yielded = nil, 0, false, 0
   local restarted = false
+  local limit, width -- pages known to be worth asking for, and the window
+  local asked = 1    -- the first page not asked for yet (the first call asks for page 0)
+  local ahead = {}   -- page index -> {task, and once done ok, res, err}, until the page is reached
 
-  local function fetch()
+  local function ask(index)
     local s = styles[style]
     local query = {}
     for k, v in pairs(opts.query or {}) do query[k] = v end
-    query[s.index] = s.first + st.index
+    query[s.index] = s.first + index
     query[s.size] = st.size
-    local res, err = request(method, path, {
+    return request(method, path, {
       query = query, json = opts.json, headers = opts.headers, body = opts.body,
       content_type = opts.content_type, timeout = opts.timeout, retries = opts.retries,
     })
+  end
+
+  -- Cancels the fetches still out.
+  local function stop()
+    for i, slot in pairs(ahead) do
+      ahead[i] = nil
+      slot.task:cancel()
+    end
+  end
+
+  -- Asks for the pages before 'last' not asked for yet, each in a task.
+  -- What the request gave, error or not, is kept in the page's slot, so
+  -- that it is raised where the script reaches the page, not where the task
+  -- ran; and in the slot rather than as the task's results because a
+  -- finished task (it has a finalizer) outlives one more collection, and
+  -- the raw page with it.
+  local function ask_upto(last)
+    for i = asked, last - 1 do
+      local slot = {}
+      slot.task = sched.spawn(function()
+        slot.ok, slot.res, slot.err = pcall(ask, i)
+      end)
+      ahead[i] = slot
+    end
+    if last > asked then
+      asked = last
+      sched.kick() -- send them now, not when the script next waits
+    end
+  end
+
+  -- The response for page 'index': from its task, or asked for now.
+  local function response_for(index)
+    local slot = ahead[index]
+    local res, err
+    if slot then
+      ahead[index] = nil
+      slot.task:wait()
+      res, err = slot.res, slot.err
+      if not slot.ok then res, err = nil, res end
+    else
+      res, err = ask(index)
+    end
     if not res then error(err, 0) end
     res.method, res.path = method, path
+    return res
+  end
+
+  -- The items of the page at st.index; moves on to the next page and keeps
+  -- the window of pages ahead full.
+  local function next_page()
+    local res = response_for(st.index)
     local body = response.body(res, 0) -- raises as the verbs do
     local found = M.detect_style(body, opts)
     if found and found ~= style and not fixed and not restarted and st.index == 0 then
       -- the guess was wrong: ask for the first page again, the right way
       style, restarted = found, true
-      return fetch()
+      return next_page()
     end
-    s = styles[style]
+    local s = styles[style]
     local ok, list = pcall(s.items, body, opts)
     if not ok or type(list) ~= "table" then
       error(host.error{
@@ -179,17 +303,37 @@ function M.paginate_with(request, path, opts, level)
     end
     local n = #list
     st.seen = st.seen + n
-    done = n == 0 or not s.more(body, res, n, st)
+    done = n == 0 or not s.more(body, res, n, st) or (max ~= nil and st.seen >= max)
+    if st.index == 0 and not done then
+      -- a page short of the size asked for, and not the last: the server's cap
+      local per = n < st.size and n or st.size
+      limit = page_count(s, body, res, per)
+      if limit and max then limit = math.min(limit, math.ceil(max / per)) end
+      width = window(per)
+    end
     st.index = st.index + 1
+    if done then
+      stop() -- the list ended sooner than its count said
+    elseif limit and st.index < limit then
+      ask_upto(math.min(limit, st.index + width))
+    else
+      -- no count, or more pages than it said: one page ahead
+      ask_upto(st.index + 1)
+    end
     return list
   end
 
-  return function()
-    if max and yielded >= max then return nil end
+  local function iter()
+    if max and yielded >= max then stop(); return nil end
     while items == nil or pos >= #items do
-      if done then items = nil; return nil end
-      items, pos = nil, 0 -- let the previous page go before fetching the next
-      items = fetch()
+      if done then items = nil; stop(); return nil end
+      items, pos = nil, 0 -- let the previous page go before taking the next
+      local ok, list = pcall(next_page)
+      if not ok then
+        stop()
+        error(list, 0)
+      end
+      items = list
     end
     pos = pos + 1
     yielded = yielded + 1
@@ -197,6 +341,10 @@ function M.paginate_with(request, path, opts, level)
     items[pos] = false -- the caller holds it now; the page need not
     return item
   end
+
+  local closing = setmetatable({stop = stop}, Closing)
+  closings[iter] = closing
+  return iter, nil, nil, closing
 end
 
 --- Iterates over every item of a paged list endpoint.
@@ -213,6 +361,7 @@ function M.collect(iter, fn)
     check.argerror("collect", 1, "iterator or path expected, " .. check.got(iter))
   end
   if fn ~= nil then check.callable("collect", 2, fn) end
+  local _ <close> = closings[iter] -- an error in fn cancels paginate's fetches
   local all, n = {}, 0
   for item in iter do
     n = n + 1

@@ -431,6 +431,23 @@ function M.sleep(seconds)
   run_until(function() return clock() >= deadline end, deadline)
 end
 
+-- sched.kick(): runs the tasks that are ready until they wait and sends
+-- the requests they started, without waiting for anything. A task spawned
+-- by a caller that will be busy for a while (paging's fetches ahead, while
+-- the script works through a page) would otherwise start only when the
+-- caller next waits. In a task, it gives the others a turn.
+function M.kick()
+  if running_task() then return M.sleep(0) end
+  local ok, err = pcall(function()
+    run_ready()
+    if npending > 0 then deliver(client:poll(0)) end
+  end)
+  if not ok then
+    if interrupted() then drop_everything() end
+    error(err, 0)
+  end
+end
+
 -- sched.spawn(fn, ...): a new task running fn(...); it starts when the
 -- caller next waits (or yields).
 ---@param fn function

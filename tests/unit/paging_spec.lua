@@ -2,6 +2,8 @@
 -- each style, then end to end against the sandbox.
 local h = require "tests.support.helper"
 local paging = require "harness.paging"
+local sched = require "harness.sched"
+local clock = require("hlua.host").clock
 
 -- A fake list endpoint with n items, paged in the given style. Records the
 -- queries it was asked.
@@ -25,7 +27,10 @@ local function server(style, n, extra)
     local q = opts.query
     log[#log + 1] = {method = method, path = path, query = q, json = opts.json}
     if extra and extra(method, path, opts) then return extra(method, path, opts) end
-    if style == "ng" then
+    if style == "ng-no-count" then -- NG as some endpoints page it: no totals
+      local i, s = q.pageIndex or 0, q.pageSize or 100
+      return respond{status = "SUCCESS", data = {content = page_of(i * s, s), pageIndex = i, pageSize = s}}
+    elseif style == "ng" then
       local i, s = q.pageIndex or 0, q.pageSize or 100
       return respond{status = "SUCCESS", data = {
         content = page_of(i * s, s), pageIndex = i, pageSize = s,
@@ -87,14 +92,17 @@ describe("paging logic", function()
     end)
   end
 
-  it("fetches the next page only when it is needed", function()
+  it("asks for the first page alone, then for the pages it announces", function()
     local request, log = server("ng", 50)
     local iter = paging.paginate_with(request, "/ng/api/x", {page_size = 10})
     assert.equal(0, #log)
-    for _ = 1, 10 do iter() end
-    assert.equal(1, #log)
     iter()
-    assert.equal(2, #log)
+    assert.equal(5, #log)
+    for _ = 2, 50 do iter() end
+    assert.is_nil(iter())
+    assert.equal(5, #log)
+    assert.same({0, 1, 2, 3, 4}, {log[1].query.pageIndex, log[2].query.pageIndex,
+      log[3].query.pageIndex, log[4].query.pageIndex, log[5].query.pageIndex})
   end)
 
   it("stops at max_items and asks for no more than it needs", function()
@@ -171,6 +179,303 @@ describe("paging logic", function()
     local ok, err = pcall(paging.paginate_with, print, "/x", {page_size = 0})
     assert.is_false(ok)
     assert.matches("page_size", err)
+  end)
+end)
+
+-- The fake server behind a latency, as the real transport is: a request
+-- waits (and lets the other tasks run). Records, for every request as it
+-- starts, the page asked for and how many items the script had taken then
+-- (the test counts them in p.taken); counts the requests out at once; keeps
+-- the responses in a weak table, to see how many pages are still held.
+local function slow(request, latency)
+  local p = {taken = 0, calls = {}, now = 0, max = 0, held = setmetatable({}, {__mode = "k"})}
+  return function(method, path, opts)
+    local q = opts.query
+    p.calls[#p.calls + 1] = {page = q.pageIndex or q.page or q.pageNumber, taken = p.taken}
+    p.now = p.now + 1
+    if p.now > p.max then p.max = p.now end
+    -- also when the task is cancelled in its sleep (closed where it waits)
+    local _ <close> = setmetatable({}, {__close = function() p.now = p.now - 1 end})
+    sched.sleep(latency)
+    local res, err = request(method, path, opts)
+    if type(res) == "table" then p.held[res] = true end
+    return res, err
+  end, p
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+describe("paging fetches ahead", function()
+  local tasks_before, cap_before, ahead_before
+  before_each(function()
+    tasks_before = sched._stats().tasks
+    cap_before, ahead_before = sched.max_in_flight, paging.ahead_items
+  end)
+  after_each(function()
+    sched.max_in_flight, paging.ahead_items = cap_before, ahead_before
+    -- no fetch outlives the loop, however it ended
+    assert.equal(tasks_before, sched._stats().tasks)
+  end)
+
+  it("hands out 10,000 items in order, one request per page, 20 pages ahead", function()
+    local request, log = server("ng", 10000)
+    local req, p = slow(request, 0.02)
+    local t0 = clock()
+    local n, bad = 0, nil
+    for item in paging.paginate_with(req, "/ng/api/x", {page_size = 100}) do
+      n = n + 1
+      if item.id ~= n and not bad then bad = ("item %d is %s"):format(n, tostring(item.id)) end
+    end
+    local took = clock() - t0
+    assert.is_nil(bad)
+    assert.equal(10000, n)
+    assert.equal(100, #log)
+    assert.equal(20, p.max) -- 2,000 items ahead: 20 pages of 100, within the cap of 32
+    -- page by page takes 100 x 20 ms = 2 s; the window 1 + ceil(99 / 20) rounds of 20 ms
+    assert.is_true(took < 1.0 * h.slow, ("%.2f s"):format(took))
+  end)
+
+  for _, case in ipairs{
+    {"ng", "/ng/api/organizations"},
+    {"pipeline", "/pipeline/api/pipelines/list"},
+    {"cf", "/cf/admin/features"},
+    {"v1", "/v1/orgs"},
+  } do
+    local style, path = case[1], case[2]
+    it("fetches the pages a " .. style .. " list announces together", function()
+      local request, log = server(style, 23)
+      local req, p = slow(request, 0.01)
+      assert.same(range(23), ids(paging.collect(paging.paginate_with(req, path, {page_size = 2}))))
+      assert.equal(12, #log)
+      assert.equal(11, p.max) -- all but the first, at once
+    end)
+  end
+
+  it("keeps at most W pages asked for ahead of the one handed out, and holds no more", function()
+    paging.ahead_items = 300 -- W = 300 // 100 = 3
+    local request, log = server("ng", 2000)
+    local req, p = slow(request, 0.005)
+    local most_held = 0
+    for item in paging.paginate_with(req, "/ng/api/x", {page_size = 100}) do
+      p.taken = p.taken + 1
+      assert.equal(p.taken, item.id)
+      if item.id % 100 == 1 then -- a new page: how many responses are still alive?
+        collectgarbage()
+        collectgarbage()
+        most_held = math.max(most_held, count(p.held))
+      end
+    end
+    assert.equal(20, #log)
+    assert.equal(3, p.max)
+    local ahead = 0
+    for _, c in ipairs(p.calls) do ahead = math.max(ahead, c.page - c.taken // 100) end
+    assert.equal(3, ahead)
+    assert.is_true(most_held <= 3, most_held .. " pages held")
+  end)
+
+  it("keeps within the in-flight cap", function()
+    sched.max_in_flight = 4
+    local request, log = server("pipeline", 1000)
+    local req, p = slow(request, 0.005)
+    assert.equal(1000, #paging.collect(paging.paginate_with(req, "/pipeline/api/pipelines/list",
+      {page_size = 50})))
+    assert.equal(20, #log)
+    assert.equal(4, p.max)
+  end)
+
+  it("fetches one page ahead when no count is given, as soon as the page before is taken", function()
+    local request, log = server("ng-no-count", 45)
+    local req, p = slow(request, 0.005)
+    for item in paging.paginate_with(req, "/ng/api/x", {page_size = 10}) do
+      p.taken = p.taken + 1
+      assert.equal(p.taken, item.id)
+    end
+    assert.equal(5, #log) -- the fifth page is short: no sixth
+    assert.equal(1, p.max)
+    for k = 2, 5 do -- page k-1 asked for before any item of page k-2 was handed out
+      assert.same({page = k - 1, taken = (k - 2) * 10}, p.calls[k])
+    end
+  end)
+
+  it("asks for no page past max_items", function()
+    local request, log = server("ng", 10000)
+    local req = slow(request, 0.005)
+    assert.same(range(250), ids(paging.collect(paging.paginate_with(req, "/ng/api/x",
+      {page_size = 100, max_items = 250}))))
+    assert.equal(3, #log)
+    sched.sleep(0.02)
+    assert.equal(3, #log)
+  end)
+
+  -- 'request' with page k failing: an error status, no response, or a raise.
+  local function failing(request, k, how)
+    return function(method, path, opts)
+      if opts.query.pageIndex ~= k then return request(method, path, opts) end
+      if how == "transport" then
+        return nil, require("hlua.host").error{kind = "transport", message = "connection reset"}
+      elseif how == "raise" then
+        error("bad request", 0)
+      end
+      return {status = 500, ok = false, headers = {["content-type"] = "application/json"}, url = "fake",
+        body = '{"status":"ERROR","code":"UNEXPECTED","message":"boom"}'}
+    end
+  end
+
+  for _, how in ipairs{"status", "transport", "raise"} do
+    it("raises a failed page (" .. how .. ") where the script reaches it, then cancels the rest", function()
+      local req, p = slow(failing(server("ng", 10000), 7, how), 0.005)
+      -- called by hand, with no generic for to close it: the iterator
+      -- itself cancels the fetches when it raises
+      local iter = paging.paginate_with(req, "/ng/api/x", {page_size = 100})
+      local n, ok, err = 0, nil, nil
+      repeat
+        local item
+        ok, item = pcall(iter)
+        if ok then
+          n = n + 1
+          assert(item.id == n)
+        else
+          err = item
+        end
+      until not ok
+      assert.equal(700, n) -- every item before the failed page, none after
+      if how == "status" then
+        assert.equal(500, err.status)
+        assert.equal("UNEXPECTED", err.code)
+      elseif how == "transport" then
+        assert.equal("transport", err.kind)
+      else
+        assert.equal("bad request", err)
+      end
+      local asked = #p.calls
+      assert.is_true(asked <= 1 + 7 + 20, asked .. " requests") -- the window slid to page 7
+      assert.equal(0, p.now)
+      sched.sleep(0.02)
+      assert.equal(asked, #p.calls) -- nothing asked for after the error
+    end)
+  end
+
+  it("cancels the fetches in flight when the loop is left early", function()
+    local request, log = server("ng", 10000)
+    local req, p = slow(request, 0.01)
+    local n = 0
+    for _ in paging.paginate_with(req, "/ng/api/x", {page_size = 100}) do
+      n = n + 1
+      if n == 150 then break end
+    end
+    assert.equal(0, p.now)
+    local stats = sched._stats()
+    assert.equal(0, stats.in_flight)
+    local asked = #log
+    assert.is_true(#p.calls <= 2 + 20, #p.calls .. " requests")
+    sched.sleep(0.03)
+    assert.equal(asked, #log)
+  end)
+
+  it("cancels them when a function returns from inside the loop", function()
+    local request = server("v1", 10000)
+    local req, p = slow(request, 0.01)
+    local function find(id)
+      for item in paging.paginate_with(req, "/v1/orgs", {page_size = 30}) do
+        if item.id == id then return item end
+      end
+    end
+    assert.equal(95, find(95).id)
+    assert.equal(0, p.now)
+  end)
+
+  it("cancels them when the loop body raises, or collect's function does", function()
+    local request = server("cf", 10000)
+    local req, p = slow(request, 0.01)
+    assert.has_error(function()
+      for item in paging.paginate_with(req, "/cf/admin/features", {}) do
+        if item.id == 120 then error("stop", 0) end
+      end
+    end, "stop")
+    assert.equal(0, p.now)
+    assert.has_error(function()
+      paging.collect(paging.paginate_with(req, "/cf/admin/features", {}), function(item)
+        if item.id == 120 then error("stop", 0) end
+        return item
+      end)
+    end, "stop")
+    assert.equal(0, p.now)
+  end)
+
+  it("pages inside harness.map tasks, and a failed task cancels the others' fetches", function()
+    local request = server("pipeline", 1000)
+    local req, p = slow(request, 0.005)
+    local counts = harness.map({1, 2, 3}, function()
+      local n = 0
+      for item in paging.paginate_with(req, "/pipeline/api/pipelines/list", {page_size = 50}) do
+        n = n + 1
+        assert(item.id == n)
+      end
+      return n
+    end, {progress = false})
+    assert.same({1000, 1000, 1000}, counts)
+    assert.has_error(function()
+      harness.map({1, 2}, function(i)
+        if i == 2 then sched.sleep(0.02); error("other task failed", 0) end
+        for _ in paging.paginate_with(req, "/pipeline/api/pipelines/list", {page_size = 50}) do
+          sched.sleep(0.001)
+        end
+      end, {progress = false})
+    end, "other task failed")
+    assert.equal(0, p.now)
+  end)
+
+  it("goes by the response when the path misleads, then fetches ahead in the right style", function()
+    local request, log = server("pipeline", 1000)
+    local req, p = slow(request, 0.005)
+    assert.same(range(1000), ids(paging.collect(paging.paginate_with(req, "/custom/list", {page_size = 100}))))
+    assert.equal(11, #log) -- page 0 twice, then 1 .. 9
+    assert.equal(0, log[1].query.pageIndex)
+    for i = 2, 11 do
+      assert.is_nil(log[i].query.pageIndex)
+      assert.equal(i - 2, log[i].query.page)
+    end
+    assert.equal(9, p.max)
+  end)
+
+  it("stops where the list ends if it shrank, cancelling the pages beyond", function()
+    paging.ahead_items = 300 -- W = 3
+    -- the first page counts 1,000 items; page 4 comes back empty, and the
+    -- pages after it would take long to answer
+    local request = server("ng", 1000, function(_, _, opts)
+      local i = opts.query.pageIndex
+      if i >= 4 then
+        if i >= 5 then sched.sleep(0.5) end
+        return {status = 200, ok = true, headers = {["content-type"] = "application/json"}, url = "fake",
+          body = harness.json.encode{status = "SUCCESS", data = {content = harness.json.array{},
+            pageIndex = i, totalItems = 400, totalPages = 4}}}
+      end
+    end)
+    local req, p = slow(request, 0.005)
+    local t0 = clock()
+    assert.same(range(400), ids(paging.collect(paging.paginate_with(req, "/ng/api/x", {page_size = 100}))))
+    assert.is_true(clock() - t0 < 0.4 * h.slow, "waited for the pages beyond the end")
+    assert.equal(0, p.now)
+    assert.is_true(#p.calls <= 7, #p.calls .. " requests") -- pages 0 .. 4, and 5, 6 in the window
+  end)
+
+  it("goes on one page ahead when there are more pages than the first one said", function()
+    local request, log = server("pipeline", 50, function(_, _, opts)
+      local i = opts.query.page
+      local items = {}
+      for k = i * 10 + 1, math.min(i * 10 + 10, 50) do items[#items + 1] = {id = k} end
+      return {status = 200, ok = true, headers = {["content-type"] = "application/json"}, url = "fake",
+        body = harness.json.encode{status = "SUCCESS", data = {content = harness.json.array(items),
+          number = i, totalPages = 2, last = i >= 4}}}
+    end)
+    local req = slow(request, 0.005)
+    assert.same(range(50), ids(paging.collect(paging.paginate_with(req, "/pipeline/api/pipelines/list",
+      {page_size = 10}))))
+    assert.equal(5, #log)
   end)
 end)
 
