@@ -127,8 +127,11 @@ static void print_help(void) {
       "Environment:\n"
       "  HARNESS_API_KEY (or HARNESS_PLATFORM_API_KEY), HARNESS_API_KEY_FILE,\n"
       "  HARNESS_ENDPOINT, HARNESS_ACCOUNT_ID, HARNESS_ORG_ID, HARNESS_PROJECT_ID,\n"
-      "  HARNESS_PROFILE, HARNESS_CA_BUNDLE, HARNESS_TRACE (1 or 2), HARNESS_LOG,\n"
-      "  HLUA_PATH (where 'require' looks first), LUA_INIT_5_4, LUA_INIT.\n"
+      "  HARNESS_PROFILE, HARNESS_CA_BUNDLE, HARNESS_TRACE (1 or 2),\n"
+      "  HARNESS_LOG (debug, info, warn, error), HARNESS_TIMEOUT (seconds, 60),\n"
+      "  HARNESS_RETRIES (5), HARNESS_MAX_IN_FLIGHT (32), HARNESS_MAX_SIZE (bytes),\n"
+      "  HLUA_PATH (where 'require' looks after the script's folder),\n"
+      "  LUA_INIT_5_4, LUA_INIT, LUA_PATH, LUA_CPATH (as in lua).\n"
       "Config file: $XDG_CONFIG_HOME/hlua/config.json (~/.config/hlua/config.json).\n"
       "The API key is never taken from the command line.\n",
       stdout);
@@ -355,6 +358,27 @@ static int handle_script(lua_State *L, char **argv) {
   return report(L, status);
 }
 
+/* After the last chunk: the tasks a script spawned and left run to their
+** end (as Node and asyncio do), and a task error nobody waited for fails
+** the run. Returns 0 then (or when the tasks raised). Nothing to do when
+** the script never used tasks (the scheduler is not even loaded). */
+static int finish_tasks(lua_State *L) {
+  int status, ok;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "harness.sched") != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 1;
+  }
+  lua_getfield(L, -1, "drain");
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  status = hlua_docall(L, 0, 1);
+  if (report(L, status) != LUA_OK) return 0;
+  ok = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
 /* Runs -e, -p, -l and -W in the order given; returns 0 at the first failure. */
 static int runargs(lua_State *L, char **argv, int n) {
   int i;
@@ -433,6 +457,7 @@ static int pmain(lua_State *L) {
   if (!(args & OPT_NOENV) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, optlim)) return 0;
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (!finish_tasks(L)) return 0;
   if (args & OPT_REPL)
     hlua_repl(L);
   else if (script == argc && !(args & (OPT_CHUNK | OPT_VERSION))) {

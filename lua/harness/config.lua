@@ -208,6 +208,10 @@ local function resolve()
     key, sources.api_key = authfile.token, "harness-cli"
   end
   if key and key:find("[%c%s]") then fail("the API key holds spaces or control characters") end
+  if key and not (key:match("^[ps]at%.[^.]+%.[^.]+%.[^.]+$") or key:match("^[ps]at%.[^.]+%.[^.]+$")) then
+    fail("the API key (from " .. (sources.api_key == "env" and "the environment" or sources.api_key) ..
+      ") is not a Harness API key: they look like pat.<account>.<tokenId>.<secret>")
+  end
 
   for name, envname in pairs(env_names) do
     local v, src = cli[name], "option"

@@ -153,13 +153,17 @@ function M.detect_style(body, opts)
   return nil
 end
 
+-- paginate's options: harness.request's, and how to page.
+local OPTIONS = {"method", "query", "json", "headers", "body", "content_type", "timeout", "retries",
+                 "account", "style", "page_size", "max_items", "items"}
+
 -- Checks paginate's arguments (level: the functions between the public
 -- one and this); returns the options.
 local function check_opts(path, opts, level)
   if type(path) ~= "string" or path == "" then
     check.argerror("paginate", 1, "path expected, " .. check.got(path), level + 1)
   end
-  opts = check.opts("paginate", opts, 2, level + 1)
+  opts = check.options("paginate", opts, OPTIONS, 2, level + 1)
   if opts.style ~= nil and not styles[opts.style] then
     check.argerror("paginate", "style", "one of ng, pipeline, cf, v1 expected, got "
       .. tostring(opts.style), level + 1)
@@ -234,6 +238,7 @@ function M.paginate_with(request, path, opts, level)
     return request(method, path, {
       query = query, json = opts.json, headers = opts.headers, body = opts.body,
       content_type = opts.content_type, timeout = opts.timeout, retries = opts.retries,
+      account = opts.account,
     })
   end
 
@@ -348,7 +353,13 @@ function M.paginate_with(request, path, opts, level)
 end
 
 --- Iterates over every item of a paged list endpoint.
-function M.paginate(path, opts)
+-- With a harness.api operation in place of a path, 'opts' are its
+-- parameters and 'more' the paging options (page_size, max_items).
+function M.paginate(path, opts, more)
+  local mt = getmetatable(path)
+  if type(path) == "table" and type(mt) == "table" and mt.__name == "harness.api.Operation" then
+    return path:paginate(opts, more)
+  end
   return M.paginate_with(require("harness.client").request, path, opts, 1)
 end
 

@@ -7,6 +7,7 @@
 local config = require "harness.config"
 local url = require "harness.url"
 local trace = require "harness.trace"
+local log = require "harness.log"
 local check = require "harness.check"
 local response = require "harness.response"
 local json = require "harness.json"
@@ -16,6 +17,10 @@ local M = {}
 local IDEMPOTENT = {GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true}
 local RETRY_STATUS = {[429] = true, [502] = true, [503] = true, [504] = true}
 local MAX_REDIRECTS = 5
+-- harness.request's options (and the verbs').
+local OPTIONS = {"query", "headers", "json", "body", "content_type", "timeout", "retries", "account",
+                 "max_size"}
+local CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST = 5, 6
 local MONTHS = {Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8,
                 Sep = 9, Oct = 10, Nov = 11, Dec = 12}
 
@@ -96,6 +101,10 @@ end
 function M.should_retry(method, r)
   if r.error then
     local kind = r.error_kind
+    -- a name that does not resolve will not resolve a second later
+    if r.curl_code == CURLE_COULDNT_RESOLVE_HOST or r.curl_code == CURLE_COULDNT_RESOLVE_PROXY then
+      return false
+    end
     if kind == "timeout" or kind == "transport" then return IDEMPOTENT[method] or not r.sent end
     return false -- tls, too_large, interrupted, cancelled
   end
@@ -178,8 +187,7 @@ function M.new(transport)
   return function(method, path, opts)
     if type(method) ~= "string" then check.argerror("request", 1, "method expected, got " .. type(method)) end
     if type(path) ~= "string" then check.argerror("request", 2, "path or URL expected, got " .. type(path)) end
-    if opts ~= nil and type(opts) ~= "table" then check.argerror("request", 3, "table expected, got " .. type(opts)) end
-    opts = opts or {}
+    opts = check.options("request", opts, OPTIONS, 3)
     method = method:upper()
     local s = config.settings()
     if not url.is_absolute(path) then config.key_for(s.endpoint) end -- no key: say so first
@@ -206,7 +214,11 @@ function M.new(transport)
         and url.resolve(target, r.headers.location)
       if M.should_retry(method, r) and retries < max_retries then
         retries = retries + 1
-        sleep(M.backoff(s, retries, r))
+        local wait = M.backoff(s, retries, r)
+        log.warn("%s %s: %s; retrying in %.1f s (attempt %d of %d)", method, path,
+          r.error and r.error or (r.status .. " " .. (response.REASONS[r.status] or "")):gsub(" $", ""),
+          wait, retries + 1, max_retries + 1)
+        sleep(wait)
       elseif r.error then
         return nil, response.transport_error(method, path, target, r, retries)
       elseif next_hop and hops < MAX_REDIRECTS and url.origin(next_hop) == url.origin(target) then

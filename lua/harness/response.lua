@@ -13,7 +13,7 @@ local M = {}
 
 local BODY_IN_ERROR = 4096 -- bytes of a body kept in an error
 local EXCERPT = 200        -- characters of an HTML page in a message
-local REASONS = {
+M.REASONS = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
   [405] = "Method Not Allowed", [409] = "Conflict", [429] = "Too Many Requests",
   [500] = "Internal Server Error", [502] = "Bad Gateway", [503] = "Service Unavailable",
@@ -70,6 +70,7 @@ function M.transport_error(method, path, target, r, retries)
   elseif r.error_kind == "timeout" then
     msg = "timed out: " .. msg
   end
+  if retries > 0 then msg = ("%s (after %d attempts)"):format(msg, retries + 1) end
   return host.error({kind = r.error_kind, message = config.redact(msg), method = method,
     path = path, url = target, retries = retries, curl_code = r.curl_code})
 end
@@ -103,7 +104,7 @@ function M.http_error(res, decoded)
     if #res.body > 0 and not looks_json(res) then
       e.message = excerpt(res.body)
     else
-      e.message = REASONS[res.status] or ("HTTP " .. res.status)
+      e.message = M.REASONS[res.status] or ("HTTP " .. res.status)
     end
   end
   if M.REDIRECT[res.status] then
@@ -112,6 +113,7 @@ function M.http_error(res, decoded)
   end
   for k, v in pairs(e) do if v == json.null then e[k] = nil end end
   e.message = tostring(e.message)
+  if (res.retries or 0) > 0 then e.message = ("%s (after %d attempts)"):format(e.message, res.retries + 1) end
   for k, v in pairs(e) do -- a server may echo the key in any field
     if type(v) == "string" then e[k] = config.redact(v) end
   end

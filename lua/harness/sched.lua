@@ -63,12 +63,24 @@ local Task = {}
 Task.__index = Task
 Task.__name = "harness.Task"
 
--- An error nobody waited for would vanish: say so when the task is collected.
+-- Tasks that failed and that nobody waited for (weak: the set does not
+-- keep them), and how many of those errors were told already.
+local orphans = setmetatable({}, WEAK_KEYS)
+local orphans_told = 0
+
+-- Says on stderr that task t failed with nobody waiting for it.
+local function tell_orphan(t)
+  t.unseen = nil
+  orphans[t] = nil
+  orphans_told = orphans_told + 1
+  local ok, msg = pcall(tostring, t.err)
+  io.stderr:write("hlua: error in a task that nobody waited for: ", ok and msg or "?", "\n")
+end
+
+-- An error nobody waited for would vanish: say so when the task is
+-- collected (if hlua did not say so when the script ended).
 function Task.__gc(t)
-  if t.unseen then
-    local ok, msg = pcall(tostring, t.err)
-    io.stderr:write("hlua: error in a task that nobody waited for: ", ok and msg or "?", "\n")
-  end
+  if t.unseen then tell_orphan(t) end
 end
 
 function Task.__tostring(t)
@@ -121,7 +133,10 @@ local function finish(t, ok, ...)
     if select("#", ...) > 0 then t.res = pack(...) end
   else
     t.err = ...
-    if not (t.waiters or t.group or t.quiet or interrupted()) then t.unseen = true end
+    if not (t.waiters or t.group or t.quiet or interrupted()) then
+      t.unseen = true
+      orphans[t] = true
+    end
   end
   local ws = t.waiters
   if ws then
@@ -498,6 +513,7 @@ function Task:wait()
     end
   end
   self.unseen = nil
+  orphans[self] = nil
   if not self.ok then error(self.err, 0) end
   local r = self.res
   if r then return unpack(r, 1, r.n) end
@@ -599,7 +615,9 @@ end
 
 -- sched.map(list, fn, opts): fn(item, index) for every item, at most
 -- opts.concurrency (default 8, capped by max_in_flight) at a time; returns
--- the first result of each call, in input order.
+-- the first result of each call, in input order. The first error ends the
+-- map; with opts.keep_going every item runs, and map returns the results
+-- and the errors, each by index (an item that failed has no result).
 ---@generic T
 ---@param list T[]
 ---@param fn fun(item: T, index: integer): any
@@ -608,7 +626,7 @@ end
 function M.map(list, fn, opts)
   check.table("map", 1, list)
   check.callable("map", 2, fn)
-  opts = check.opts("map", opts, 3)
+  opts = check.options("map", opts, {"concurrency", "progress", "keep_going"}, 3)
   local conc = opts.concurrency or 8
   if math.type(conc) ~= "integer" or conc < 1 then
     check.argerror("map", "concurrency", "positive integer expected, got " .. tostring(conc))
@@ -616,17 +634,33 @@ function M.map(list, fn, opts)
   local n = #list
   if conc > cap() then conc = cap() end
   if conc > n then conc = n end
-  local results = {}
-  if n == 0 then return results end
+  local results, errors = {}, {}
+  if n == 0 then return results, opts.keep_going and errors or nil end
   local draw = opts.progress ~= false and progress_bar(n) or nil
   local g, tasks = {left = conc}, {}
   local nexti, ndone = 1, 0
+  -- One item: its result, or with keep_going its error kept (but Ctrl-C
+  -- and cancelling still end the map).
+  local function run_item(i)
+    if not opts.keep_going then
+      results[i] = (fn(list[i], i))
+      return
+    end
+    local ok, v = pcall(fn, list[i], i)
+    if ok then
+      results[i] = v
+    elseif type(v) == "table" and (v.kind == "interrupted" or v.kind == "cancelled") then
+      error(v, 0)
+    else
+      errors[i] = v
+    end
+  end
   local function worker()
     while not g.failed do
       local i = nexti
       if i > n then return end
       nexti = i + 1
-      results[i] = (fn(list[i], i))
+      run_item(i)
       ndone = ndone + 1
       if draw then draw(ndone) end
     end
@@ -639,7 +673,19 @@ function M.map(list, fn, opts)
   local ok, err = pcall(run_group, g, tasks)
   if draw then draw(ndone, true) end
   if not ok then error(err, 0) end
+  if opts.keep_going then return results, errors end
   return results
+end
+
+-- sched.drain(): after the script's last chunk, runs the tasks still alive
+-- to their end (as Node and asyncio do), then says which failed with
+-- nobody waiting for them; returns false when any did.
+function M.drain()
+  if next(alive) then run_until(function() return next(alive) == nil end) end
+  for t in pairs(orphans) do
+    if t.unseen then tell_orphan(t) end
+  end
+  return orphans_told == 0
 end
 
 -- For tests and diagnostics: what the scheduler holds now.
