@@ -92,6 +92,10 @@ local function load(dir)
   return exchanges
 end
 
+--- The exchanges of the recording in DIR, in order (as their files hold
+--- them, with 'name', the file's name).
+M.exchanges = function(dir) return load(dir) end
+
 --- The account a recording's requests went to (for the configuration,
 --- which needs no key nor account under HARNESS_REPLAY).
 function M.recorded_account(dir)
