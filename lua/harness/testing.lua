@@ -76,7 +76,7 @@ end
 function M.sandbox_command()
   local env = os.getenv("HLUA_SANDBOX")
   if env and env ~= "" then return env end
-  local beside = library_dir() .. "/../sandbox/hlua-sandbox"
+  local beside = library_dir():gsub("/[^/]+$", "") .. "/sandbox/hlua-sandbox"
   if exists(beside) then return beside end
   return "hlua-sandbox"
 end
@@ -88,6 +88,14 @@ local function own_pid()
   local pid = f:read("n")
   f:close()
   return math.tointeger(pid)
+end
+
+-- Is process 'pid' still running (not ended, nor ended and unreaped)?
+local function running(pid)
+  local p = io.popen("ps -o stat= -p " .. pid .. " 2>/dev/null")
+  local stat = p:read("a")
+  p:close()
+  return stat:match("^%s*[^Z%s]") ~= nil
 end
 
 -- The exchange files of a folder (record's naming).
@@ -360,7 +368,7 @@ function Sandbox:stop()
   if self._pid then
     sh("kill " .. self._pid .. " 2>/dev/null")
     local deadline = host.clock() + 10
-    while exists(self._dir .. "/info.json") and host.clock() < deadline do host.sleep(0.02) end
+    while running(self._pid) and host.clock() < deadline do host.sleep(0.05) end
   end
   sh("rm -rf " .. q(self._dir))
 end
