@@ -196,7 +196,9 @@ function M.sandbox(opts)
   if opts.fixtures then
     if has_recording(opts.fixtures) then replay = opts.fixtures else rec = opts.fixtures end
   end
-  local sb = setmetatable({_dir = mktemp_dir(), _vars = {}, _runs = 0, _since = 0, _log = {}, _synced = 0,
+  local dir = mktemp_dir()
+  sh("mkdir -p " .. q(dir .. "/home"))
+  local sb = setmetatable({_dir = dir, _vars = {}, _runs = 0, _since = 0, _log = {}, _synced = 0,
     replaying = replay, recording = rec}, Sandbox)
   local vars = sb._vars
   for _, k in ipairs(CLEARED) do vars[k] = false end
@@ -308,7 +310,8 @@ end
 
 --- The environment for a command line: "NAME=value ..." that points
 --- hlua at the sandbox (or the replay) and clears the developer's own
---- settings. 'run': the fixtures' folder of that run, when recording or
+--- settings (HARNESS_* variables; HOME is an empty folder, so no profile
+--- nor Harness CLI login applies). 'run': the fixtures' folder of that run, when recording or
 --- replaying.
 function Sandbox:env(run)
   local parts = {}
@@ -323,7 +326,9 @@ function Sandbox:env(run)
   for k in pairs(vars) do names[#names + 1] = k end
   table.sort(names)
   for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. q(vars[k]) end
-  parts[#parts + 1] = "XDG_CONFIG_HOME=" .. q(self._dir .. "/config")
+  -- an empty home: no profile, no Harness CLI login
+  parts[#parts + 1] = "HOME=" .. q(self._dir .. "/home")
+  parts[#parts + 1] = "XDG_CONFIG_HOME=" .. q(self._dir .. "/home/.config")
   return table.concat(parts, " ")
 end
 
