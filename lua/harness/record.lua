@@ -185,7 +185,7 @@ local function keep_body(t, body)
 end
 
 local function kept_body(t)
-  if t.json ~= nil then return json.encode(t.json) end
+  if t.json ~= nil then return json.encode(t.json, {sort_keys = true}) end
   if t.body_base64 then return unbase64(t.body_base64) end
   return t.body or ""
 end
@@ -367,6 +367,12 @@ local function result(x, req)
   end
   local headers = {}
   for k, v in pairs(res.headers or {}) do headers[k] = v end
+  -- a redirect within the recorded origin stays within the replay's
+  local loc, recorded = headers.location, x.request.url
+  if type(loc) == "string" and type(recorded) == "string" and url.is_absolute(loc)
+      and url.origin(loc) == url.origin(recorded) then
+    headers.location = req.url:match("^%a[%w+.-]*://[^/?#]*") .. loc:match("^%a[%w+.-]*://[^/?#]*(.*)$")
+  end
   return {status = math.tointeger(res.status) or 0, headers = headers, body = kept_body(res),
     url = req.url, elapsed = 0, sent = true}
 end

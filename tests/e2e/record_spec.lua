@@ -191,6 +191,25 @@ describe("recorded fixtures", function()
     assert.equal("true", same)
   end)
 
+  it("replays hand-written fixtures; a redirect within the recorded origin stays within the replay's", function()
+    local dir = tmp .. "/hand"
+    h.sh("mkdir -p " .. q(dir))
+    local function fixture(name, x)
+      local f = assert(io.open(dir .. "/" .. name, "wb"))
+      f:write(harness.json.encode(x, {indent = 2}))
+      f:close()
+    end
+    fixture("0001-GET-a.json", {account = "acc", request = {method = "GET", path = "/a",
+      url = "http://127.0.0.1:9/a?accountIdentifier=acc", query = {accountIdentifier = "acc"}},
+      response = {status = 302, headers = {location = "http://127.0.0.1:9/b"}, body = ""}})
+    fixture("0002-GET-b.json", {request = {method = "GET", path = "/b"},
+      response = {status = 200, headers = {["content-type"] = "application/json"}, json = {ok = true}}})
+    local out, err, rc = replay([[-p 'harness.get("/a").ok' -p 'harness.config().account']], dir,
+      "HARNESS_ENDPOINT=https://harness.invalid")
+    assert.equal(0, rc, err)
+    assert.equal("true\nacc\n", out)
+  end)
+
   it("refuses to record over a recording, and to record and replay at once", function()
     local dir = tmp .. "/twice"
     local _, err, rc = record([[-p 'harness.whoami().email']], dir)
