@@ -8,7 +8,8 @@
 #   make valgrind   the test suite with every hlua under valgrind
 #   make secret-scan  the test suite at HARNESS_TRACE=2, output searched for keys
 #   make lua-testes LUA_TESTES=DIR   Lua 5.4's own testes/main.lua with hlua as the interpreter
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=   (uninstall: the same variables)
+#   make deb        build/hlua_<version>_<arch>.deb, from a make install staging tree
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -41,10 +42,10 @@ HTTP_MOD = $(BUILD)/hlua_http.so
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
   libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem lua-lpeg \
-  python3 openssl curl jq hyperfine time valgrind clang nginx-light
+  python3 openssl curl jq hyperfine time valgrind clang nginx-light lintian
 HLUA = $(BUILD)/hlua
 
-.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox lua-testes install uninstall clean
+.PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox lua-testes install uninstall deb clean
 
 all: $(HLUA) $(HTTP_MOD)
 
@@ -153,18 +154,111 @@ fuzz: deps fuzz-build
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed"; exit 1; fi
 
-install: all
+# The ready scripts on PATH as hlua-<name> (demo, which changes the account
+# it tours, stays in $(SHAREDIR)/scripts), each with a man page made from
+# its --help; the sandbox as hlua-sandbox, with its Python package and the
+# Harness API table it reads (../api/operations.tsv from the package).
+SCRIPTS = $(filter-out demo,$(basename $(notdir $(wildcard scripts/*.lua))))
+COMMANDS = $(SCRIPTS:%=hlua-%) hlua-sandbox
+MAN_PAGES = $(COMMANDS:%=$(BUILD)/man/%.1)
+VERSION = $(shell sed -n 's/^\#define HLUA_VERSION "\(.*\)"/\1/p' src/hlua.h)
+
+# A man page from a command's --help (run under its installed name): NAME
+# from the summary, the help itself as the description.
+define help_to_man
+	{ printf '.TH %s 1 "" "hlua %s" "User Commands"\n.SH NAME\n%s \\- %s\n.SH DESCRIPTION\n.nf\n' \
+	    "$$(echo $(1) | tr a-z A-Z)" "$(VERSION)" "$(1)" "$$(sed -n '3{s/\.$$//;p}' $@.txt)"; \
+	  sed 's/\\/\\e/g; s/^\([.'"'"']\)/\\\&\1/' $@.txt; \
+	  printf '.fi\n.SH SEE ALSO\n.BR hlua (1)\n'; } >$@
+	rm -f $@.txt
+endef
+
+$(BUILD)/man/hlua-sandbox.1: sandbox/hlua-sandbox sandbox/hsandbox/server.py | $(BUILD)
+	@mkdir -p $(BUILD)/man
+	ln -sf ../../sandbox/hlua-sandbox $(BUILD)/man/hlua-sandbox
+	$(BUILD)/man/hlua-sandbox --help >$@.txt
+	rm -f $(BUILD)/man/hlua-sandbox
+	$(call help_to_man,hlua-sandbox)
+
+$(BUILD)/man/hlua-%.1: scripts/%.lua lua/harness/args.lua $(HLUA)
+	@mkdir -p $(BUILD)/man
+	ln -sf ../../scripts/$*.lua $(BUILD)/man/hlua-$*
+	HARNESS_API_KEY= $(HLUA) $(BUILD)/man/hlua-$* --help >$@.txt
+	rm -f $(BUILD)/man/hlua-$*
+	$(call help_to_man,hlua-$*)
+
+install: all $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 $(HLUA) $(DESTDIR)$(BINDIR)/hlua
 	install -m 644 $(HTTP_MOD) $(DESTDIR)$(LIBDIR)/
 	cp -R lua $(DESTDIR)$(SHAREDIR)/
 	install -d $(DESTDIR)$(SHAREDIR)/scripts
-	cp -R scripts/. $(DESTDIR)$(SHAREDIR)/scripts/
-	install -m 644 hlua.1 $(DESTDIR)$(MANDIR)/hlua.1
+	for f in scripts/*.lua; do \
+	  sed '1s|^#!.*|#!$(BINDIR)/hlua|' $$f >$(DESTDIR)$(SHAREDIR)/$$f && chmod 755 $(DESTDIR)$(SHAREDIR)/$$f; \
+	done
+	for s in $(SCRIPTS); do ln -sfr $(DESTDIR)$(SHAREDIR)/scripts/$$s.lua $(DESTDIR)$(BINDIR)/hlua-$$s; done
+	install -d $(DESTDIR)$(SHAREDIR)/sandbox/hsandbox $(DESTDIR)$(SHAREDIR)/api
+	install -m 755 sandbox/hlua-sandbox $(DESTDIR)$(SHAREDIR)/sandbox/
+	install -m 644 sandbox/README.md $(DESTDIR)$(SHAREDIR)/sandbox/
+	install -m 644 sandbox/hsandbox/*.py $(DESTDIR)$(SHAREDIR)/sandbox/hsandbox/
+	install -m 644 src/api/operations.tsv $(DESTDIR)$(SHAREDIR)/api/
+	ln -sfr $(DESTDIR)$(SHAREDIR)/sandbox/hlua-sandbox $(DESTDIR)$(BINDIR)/hlua-sandbox
+	install -m 644 hlua.1 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/hlua $(DESTDIR)$(MANDIR)/hlua.1
+	rm -f $(DESTDIR)$(BINDIR)/hlua $(COMMANDS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(DESTDIR)$(MANDIR)/hlua.1 $(COMMANDS:%=$(DESTDIR)$(MANDIR)/%.1)
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+
+# The Debian package: make install into a staging tree, then the control
+# files generated into build/deb/ (no debian/ folder in the repository), the
+# shared-library dependencies from dpkg-shlibdeps, python3 for the sandbox.
+# Lua is linked in whole, so liblua5.4-0 is not among them.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB = $(BUILD)/hlua_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT = $(BUILD)/deb/root
+DEB_MAINTAINER ?= hlua developers <hlua-developers@example.org>
+
+deb: $(DEB)
+
+$(DEB): all $(MAN_PAGES) Makefile README.md sandbox/README.md $(wildcard lua/harness/*.lua scripts/*.lua sandbox/hsandbox/*.py)
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/$(DEB_ROOT)
+	strip --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/hlua
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/lib/hlua/hlua_http.so
+	sed -i '1s|^#!.*|#!/usr/bin/python3|' $(DEB_ROOT)/usr/share/hlua/sandbox/hlua-sandbox
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/*.1
+	install -d $(DEB_ROOT)/usr/share/doc/hlua $(DEB_ROOT)/DEBIAN
+	install -m 644 README.md $(DEB_ROOT)/usr/share/doc/hlua/
+	gzip -9n $(DEB_ROOT)/usr/share/doc/hlua/README.md
+	printf '%s\n' 'hlua: Lua 5.4 with the Harness platform API built in.' '' \
+	  'Copyright: the hlua developers.' '' \
+	  'It embeds Lua 5.4 (statically linked), Copyright (C) 1994-2022 Lua.org, PUC-Rio,' \
+	  'under the MIT license: see /usr/share/doc/liblua5.4-dev/copyright or https://www.lua.org/license.html.' \
+	  '' 'src/api/operations.tsv (installed as /usr/share/hlua/api/operations.tsv) is copied' \
+	  'from github.com/harness/harness-go-sdk (Apache License 2.0, see' \
+	  '/usr/share/common-licenses/Apache-2.0).' >$(DEB_ROOT)/usr/share/doc/hlua/copyright
+	printf 'hlua (%s) unstable; urgency=medium\n\n  * Built from the hlua repository with make deb.\n\n -- %s  %s\n' \
+	  "$(VERSION)" "$(DEB_MAINTAINER)" "$$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))" \
+	  | gzip -9n >$(DEB_ROOT)/usr/share/doc/hlua/changelog.gz
+	mkdir -p $(BUILD)/deb/debian
+	printf 'Source: hlua\n\nPackage: hlua\nArchitecture: any\n' >$(BUILD)/deb/debian/control
+	cd $(BUILD)/deb && dpkg-shlibdeps -O root/usr/bin/hlua root/usr/lib/hlua/hlua_http.so \
+	  | sed -n 's/^shlibs:Depends=//p' >shlibs
+	{ echo "Package: hlua"; echo "Version: $(VERSION)"; echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: $(DEB_MAINTAINER)"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)"; \
+	  echo "Depends: $$(cat $(BUILD)/deb/shlibs), python3"; echo "Suggests: lua-busted"; \
+	  echo "Section: interpreters"; echo "Priority: optional"; \
+	  echo "Description: Lua 5.4 with the Harness platform API built in"; \
+	  echo " hlua is the Lua 5.4 interpreter with a harness module: authenticated HTTP"; \
+	  echo " to the Harness platform REST API (libcurl), lossless JSON, paging, retries,"; \
+	  echo " concurrent tasks and a library for pipelines, projects, tokens and feature"; \
+	  echo " flags. It ships ready scripts as hlua-<name> commands, and hlua-sandbox, a"; \
+	  echo " local simulator of the Harness API for dry runs and tests."; \
+	} >$(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find usr -type f -exec md5sum {} + | sort -k2 >DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
 
 clean:
 	rm -rf build build-asan

@@ -19,8 +19,15 @@ local function transfer(req)
   return sched.transfer(req)
 end
 
---- harness.request(method, path_or_url, opts) -> response | nil, err
-M.request = require("harness.request").new{transfer = transfer, sleep = sched.sleep}
+local request = require "harness.request"
+
+--- harness.request(method, path_or_url, opts) -> response | nil, err;
+--- recorded or replayed when HARNESS_RECORD or HARNESS_REPLAY says so.
+M.request = request.new{transfer = require("harness.record").around(transfer), sleep = sched.sleep}
+
+-- The same over the network only, never recorded nor replayed: for
+-- harness.testing's calls to the sandbox's control API.
+M.direct = request.new{transfer = transfer, sleep = sched.sleep}
 
 -- A verb: request, then the body; raises where the script called it.
 local function verb(method)

@@ -224,6 +224,16 @@ local function resolve()
     s[name] = v
     sources[name] = v ~= nil and src or nil
   end
+  -- recorded fixtures (harness.record): a replay needs no key, and its
+  -- account is the recording's
+  s.record, s.replay = getenv("HARNESS_RECORD"), getenv("HARNESS_REPLAY")
+  if s.record and s.replay then
+    fail("HARNESS_RECORD and HARNESS_REPLAY are both set: record or replay, not both")
+  end
+  if s.replay and not s.account then
+    s.account = require("harness.record").recorded_account(s.replay)
+    sources.account = s.account and "recording"
+  end
   s.endpoint = check_endpoint(s.endpoint)
   s.api_key = mask(key)
   s.sources = sources
@@ -300,6 +310,7 @@ function M.key_for(target)
   local s = M.settings()
   if url.origin(target) ~= s.origin then return nil end
   if not key then
+    if s.replay then return nil end -- no network: no key needed
     fail("no Harness API key: set HARNESS_API_KEY (or HARNESS_API_KEY_FILE), or api_key_file " ..
       "in a profile of $XDG_CONFIG_HOME/hlua/config.json, or log in with the harness CLI")
   end
@@ -327,6 +338,23 @@ function M.redact(s)
     end
   end
   return s
+end
+
+-- A Harness key anywhere in a text: pat. or sat., then the account, the
+-- token's id and the secret (or the older form without the account).
+local function mask_key_shape(k)
+  local parts = select(2, k:gsub("%.", "")) + 1
+  if (parts == 3 or parts == 4) and #k:match("[^.]*$") >= 8 then return mask(k) end
+  return k
+end
+
+-- Replaces the key and every string shaped like a Harness key (a created
+-- or rotated token, another user's key) by its masked form: for text that
+-- is kept, such as recorded fixtures.
+function M.redact_keys(s)
+  s = M.redact(s)
+  if type(s) ~= "string" then return s end
+  return (s:gsub("%f[%w_%-][ps]at%.[%w_%-][%w_%-%.]*[%w_%-]", mask_key_shape))
 end
 
 M.mask = mask

@@ -67,4 +67,12 @@ setmetatable(harness, {
   __names = names, -- for the REPL's completion
 })
 
+-- Recorded fixtures (HARNESS_RECORD, HARNESS_REPLAY) keep the clock of the
+-- recording: it starts here, before the script reads the time.
+local function set(name)
+  local v = os.getenv(name)
+  return v ~= nil and v ~= ""
+end
+if set("HARNESS_RECORD") or set("HARNESS_REPLAY") then require("harness.record").start_clock() end
+
 return names
