@@ -29,7 +29,7 @@ describe("make install", function()
     assert.is_nil(io.open(prefix .. "/bin/hlua-demo"))
     -- the first line of each man page names the command
     out = h.sh("sed -n 3,4p " .. q(prefix .. "/share/man/man1/hlua-rotate-token.1"))
-    assert.equal("hlua-rotate-token \\- Rotates an API token and prints the new token on stdout\n.SH DESCRIPTION\n", out)
+    assert.equal("hlua-rotate-token \\- Rotates an API token; the new token goes to stdout, a file, or a Harness secret\n.SH DESCRIPTION\n", out)
   end)
 
   it("installs hlua-sandbox with its package and the Harness API table, and it runs from there", function()
