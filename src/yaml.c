@@ -2036,6 +2036,16 @@ static int map_pairs(lua_State *L) {
   return 3;
 }
 
+/* _order(t) -> the key list recorded for t, itself (not a copy), or nil:
+** for edit, which tells a null member kept from one deleted by it. */
+static int yaml_order(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
+  get_order(L, 2, 1);
+  return 1;
+}
+
 /* mapping([t [, keys]]) -> t: marks t as a mapping that keeps key order;
 ** 'keys' (a list of strings) gives the order of the keys t holds or will
 ** hold; keys it does not list follow in byte order. */
@@ -2146,6 +2156,7 @@ int luaopen_hlua_yaml(lua_State *L) {
     {"scalar", yaml_scalar},
     {"keys", yaml_keys},
     {"mapping", yaml_mapping},
+    {"_order", yaml_order},
     {NULL, NULL}
   };
   init_registry(L);
