@@ -828,6 +828,8 @@ static void decode_mapping(Decoder *D, int depth) {
     if (is_merge) {
       /* Merges apply after the explicit keys: keep the value aside. */
       lua_remove(L, -2);
+      if (merges > 0)   /* one '<<' a mapping, as for any key (list several in it) */
+        error_here(D, "duplicate key '<<'");
       if (merges == 0) {
         lua_createtable(L, 4, 0);
         lua_replace(L, M.base + 2);
@@ -1302,11 +1304,13 @@ static int encode_error(Encoder *E, const Frame *f, const char *what) {
   return lua_error(L);
 }
 
-/* Is code point cp printable in YAML (c-printable, tab and newline aside)? */
+/* Can code point cp be written as it is in a scalar?  YAML's printable
+** characters, less NEL, LS and PS (line breaks to libyaml and YAML 1.1),
+** the no-break space (invisible) and the byte order mark. */
 static int printable(unsigned long cp) {
-  return (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
-         (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD &&
-                                          cp != 0xFEFF) ||
+  return (cp >= 0x20 && cp <= 0x7E) ||
+         (cp > 0xA0 && cp <= 0xD7FF && cp != 0x2028 && cp != 0x2029) ||
+         (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) ||
          (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
@@ -1418,6 +1422,10 @@ static void put_double(Encoder *E, const char *s, size_t len) {
       case '\f': buf_puts(L, B, "\\f"); break;
       case '\r': buf_puts(L, B, "\\r"); break;
       case 0x1B: buf_puts(L, B, "\\e"); break;
+      case 0x85: buf_puts(L, B, "\\N"); break;
+      case 0xA0: buf_puts(L, B, "\\_"); break;
+      case 0x2028: buf_puts(L, B, "\\L"); break;
+      case 0x2029: buf_puts(L, B, "\\P"); break;
       default: {
         char esc[24];
         if (cp <= 0xFF) snprintf(esc, sizeof esc, "\\x%02lX", cp);
