@@ -685,8 +685,7 @@ typedef struct MapBuild {
   int has_null;           /* a member was null (held as the sentinel) */
 } MapBuild;
 
-/* Moves the waiting pairs into the mapping (creating it first), refusing
-** duplicate keys, so that of a YAML mapping nothing is silently lost. */
+/* Moves the waiting pairs into the mapping (creating it first). */
 static void map_flush(Decoder *D, MapBuild *M) {
   lua_State *L = D->L;
   int i, top = M->base + 2;
@@ -698,13 +697,6 @@ static void map_flush(Decoder *D, MapBuild *M) {
   }
   if (M->pending == 0) return;
   for (i = 1; i <= 2 * M->pending; i += 2) {
-    lua_pushvalue(L, top + i);
-    if (lua_rawget(L, M->base) != LUA_TNIL) {
-      char what[120];
-      snprintf(what, sizeof what, "duplicate key '%.80s'", lua_tostring(L, top + i));
-      error_here(D, what);
-    }
-    lua_pop(L, 1);
     lua_pushvalue(L, top + i);
     lua_pushvalue(L, top + i + 1);
     lua_rawset(L, M->base);
@@ -798,6 +790,34 @@ static void merge_from(Decoder *D, MapBuild *M, int src, lua_Integer *at) {
   lua_pop(L, 1);
 }
 
+/* Refuses the key on top if the mapping being built has it already (in
+** the table or among the waiting pairs), so that of a YAML mapping nothing
+** is silently lost; the error points at the second one. */
+static void check_duplicate(Decoder *D, MapBuild *M) {
+  lua_State *L = D->L;
+  int i, top = lua_gettop(L), dup = 0;
+  for (i = M->base + 3; i < top && !dup; i += 2)
+    dup = lua_rawequal(L, i, top);
+  if (!dup && !lua_isnil(L, M->base)) {
+    lua_pushvalue(L, top);
+    dup = lua_rawget(L, M->base) != LUA_TNIL;
+    if (!dup && M->has_null) {   /* null members: in the key list only */
+      lua_Integer j;
+      for (j = 1; j <= M->nkeys && !dup; j++) {
+        lua_rawgeti(L, M->base + 1, j);
+        dup = lua_rawequal(L, -1, top);
+        lua_pop(L, 1);
+      }
+    }
+    lua_settop(L, top);
+  }
+  if (dup) {
+    char what[120];
+    snprintf(what, sizeof what, "duplicate key '%.80s'", lua_tostring(L, top));
+    error_here(D, what);
+  }
+}
+
 /* Is the value at idx a decoded sequence? */
 static int is_sequence(Decoder *D, int idx) {
   int yes;
@@ -823,6 +843,7 @@ static void decode_mapping(Decoder *D, int depth) {
   while (next_event(D) != YAML_MAPPING_END_EVENT) {
     int is_merge;
     decode_key(D, &is_merge);
+    check_duplicate(D, &M);
     next_event(D);
     decode_node(D, depth);
     if (is_merge) {

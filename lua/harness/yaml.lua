@@ -260,6 +260,17 @@ local function session(src)
 
   local function col(p) return p - line_start(p) end
 
+  -- Moves line start p up over the comment lines right above it (they
+  -- belong to the line at p: what goes before it goes before them).
+  local function above_comments(p)
+    while p > 1 do
+      local prev = line_start(p - 1)
+      if not src:sub(prev, p - 2):find("^ *#") then break end
+      p = prev
+    end
+    return p
+  end
+
   local function first_on_line(p)
     return not src:sub(line_start(p), p - 1):find("[^ ]")
   end
@@ -346,6 +357,15 @@ local function session(src)
     local e = cend(n)
     if pos.flow then
       splice(n.s, e, (anchor and anchor .. " " or "") .. flow_text(v))
+    elseif n.style == "flow" and type(v) == "table" and pos.type ~= "root"
+           and #(n.pairs or n.items) > 0 then
+      -- A flow collection stays one: [a, b] grows to [a, b, c]; but {}
+      -- and [] are only flow because they are empty.
+      local s = n.s
+      local before = src:sub(s - 1, s - 1)
+      local text = (anchor and anchor .. " " or "") .. flow_text(v)
+      if before == ":" or before == "-" then text = " " .. text end
+      splice(s, e, text)
     elseif pos.type == "value" then
       local colon = colon_after(pos.pair.key)
       local text = value_text(v, pos.indent)
@@ -526,7 +546,7 @@ local function session(src)
         if p then where = after(p.value)
         else
           local first = survivors[1]
-          if first_on_line(first.key.s) then where = line_start(first.key.s)
+          if first_on_line(first.key.s) then where = above_comments(line_start(first.key.s))
           else where = after(first.value) end
         end
         if not groups[where] then groups[where] = {}; seq[#seq + 1] = where end
@@ -627,7 +647,7 @@ local function session(src)
           else
             local d = dash_of(items[i])
             if not d or not first_on_line(d) then return replace(n, v, pos) end
-            flush(line_start(d))
+            flush(above_comments(line_start(d)))
           end
         end
         diff(items[i], rawget(v, j), {type = "item", indent = dc})
@@ -637,7 +657,7 @@ local function session(src)
         if not d or not first_on_line(d) then return replace(n, v, pos) end
         mark_anchors(items[i])
         if #pending > 0 then
-          if last_i then flush(after(items[last_i])) else flush(line_start(d)) end
+          if last_i then flush(after(items[last_i])) else flush(above_comments(line_start(d))) end
         end
         splice(line_start(d), after(items[i]), "")
         last_i = i
