@@ -19,9 +19,13 @@
 ** YAML 1.2 core schema, as ruamel.yaml reads it (see resolve_plain).
 **
 ** Values go straight from the parser's events to the Lua stack:
-** - mappings are tables marked "harness.yaml.mapping" (__jsontype object)
-**   whose key order lives in a weak-keyed registry table; the mark's
-**   __newindex appends new keys to that order and __pairs walks it;
+** - mappings keep their key order in their metatable, a "shape": its
+**   array part lists the keys, and mappings with the same keys in the same
+**   order share it (2,000 steps of a pipeline share a handful), found by
+**   transitions cached in each shape, so order costs no memory per
+**   mapping; __jsontype = "object" tells harness.json what they are, the
+**   shape's __newindex moves a table to the shape with a new key appended,
+**   and __pairs walks the keys in order;
 ** - a mapping member whose value is null is absent (its key stays in the
 **   order, so edit knows it is still there); sequences carry the array
 **   mark of harness.json and hold harness.json.null for null items;
@@ -49,8 +53,8 @@
 #define JSON_NULL      "harness.json.null"     /* registry: the null sentinel */
 #define JSON_ARRAY_MT  "harness.json.array"    /* registry: array mark */
 #define JSON_OBJECT_MT "harness.json.object"   /* registry: object mark */
-#define YAML_MAP_MT    "harness.yaml.mapping"  /* mark of decoded mappings */
-#define YAML_ORDER     "harness.yaml.order"    /* registry: mapping -> key list */
+#define YAML_MAP_MT    "harness.yaml.mapping"  /* registry: the shape of {} */
+#define YAML_WEAKV     "harness.yaml.weakv"    /* registry: {__mode = "v"} */
 #define YAML_PARSER_MT "harness.yaml.parser"   /* metatable of Parser userdata */
 #define YAML_BUFFER_MT "harness.yaml.buffer"   /* metatable of Buf userdata */
 
@@ -61,6 +65,7 @@
 #define YAML_ALIAS_RATIO 10       /* ... plus this many per node of the text */
 #define YAML_EXCERPT     24       /* bytes of context either side in an error */
 #define YAML_KEY_MAX     1000     /* longer keys are written as '? key' */
+#define YAML_SHAPE_MAX   32       /* shapes of more keys are not shared */
 
 
 /* {======================================================================
@@ -418,7 +423,7 @@ typedef struct Decoder {
   size_t len;
   int ascii;              /* no byte >= 0x80: libyaml's marks are byte offsets */
   size_t mark_ci, mark_bi;  /* last character index mapped to a byte offset */
-  int nullidx, arraymt, mapmt, orderidx, anchoridx, sizeidx;
+  int nullidx, arraymt, mapmt, anchoridx, sizeidx;   /* stack slots */
   int base;               /* the last fixed stack slot */
   int maxdepth;
   size_t nodes;           /* nodes read from the text */
@@ -662,25 +667,111 @@ static void decode_sequence(Decoder *D, int depth) {
   lua_setmetatable(L, base);
 }
 
-/* Sets order[t] = keys for the mapping t at idx and the key list at kidx. */
-static void set_order(lua_State *L, int orderidx, int idx, int kidx) {
-  lua_pushvalue(L, idx);
+/* Is the value at idx a shape (the metatable of an ordered mapping)? */
+static int is_shape(lua_State *L, int idx) {
+  int yes;
+  if (!lua_istable(L, idx)) return 0;
+  idx = lua_absindex(L, idx);
+  lua_pushliteral(L, "__yaml");
+  yes = lua_rawget(L, idx) != LUA_TNIL;
+  lua_pop(L, 1);
+  return yes;
+}
+
+/* Pushes the shape of the table at idx (its metatable, when it is one) or
+** nil; returns what it pushed (LUA_TTABLE or LUA_TNIL).  The shape's
+** array part is the key list. */
+static int get_shape(lua_State *L, int idx) {
+  if (lua_getmetatable(L, idx)) {
+    if (is_shape(L, -1)) return LUA_TTABLE;
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  return LUA_TNIL;
+}
+
+/* Pushes a new shape: the fields of the shape at 'from', its first n keys. */
+static void shape_copy(lua_State *L, int from, lua_Integer n, lua_Integer extra) {
+  static const char *const fields[] = {"__jsontype", "__newindex", "__pairs",
+                                       "__name", "__yaml", NULL};
+  lua_Integer i;
+  int k, to;
+  lua_createtable(L, (int)(n + extra), 6);
+  to = lua_gettop(L);
+  for (k = 0; fields[k] != NULL; k++) {
+    lua_pushstring(L, fields[k]);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, from);
+    lua_rawset(L, to);
+  }
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, from, i);
+    lua_rawseti(L, to, i);
+  }
+}
+
+/* Pushes the shape that is the shape at idx with the key at kidx appended.
+** Small shapes remember it in their __next table (weak values), so that
+** mappings with the same keys in the same order share one shape. */
+static void shape_next(lua_State *L, int idx, int kidx) {
+  lua_Integer n;
+  idx = lua_absindex(L, idx);
+  kidx = lua_absindex(L, kidx);
+  n = (lua_Integer)lua_rawlen(L, idx);
+  if (n >= YAML_SHAPE_MAX) {   /* a big mapping: its own shape */
+    shape_copy(L, idx, n, 1);
+    lua_pushvalue(L, kidx);
+    lua_rawseti(L, -2, n + 1);
+    return;
+  }
+  lua_pushliteral(L, "__next");
+  if (lua_rawget(L, idx) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    luaL_setmetatable(L, YAML_WEAKV);
+    lua_pushliteral(L, "__next");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, idx);
+  }
   lua_pushvalue(L, kidx);
-  lua_rawset(L, orderidx);
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  shape_copy(L, idx, n, 1);
+  lua_pushvalue(L, kidx);
+  lua_rawseti(L, -2, n + 1);
+  lua_pushvalue(L, kidx);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, -4);
+  lua_remove(L, -2);
 }
 
-/* Pushes the key list of the table at idx (nil when it has none). */
-static int get_order(lua_State *L, int orderidx, int idx) {
-  lua_pushvalue(L, idx);
-  return lua_rawget(L, orderidx);
+/* Pushes the shape of the keys listed at 'list' (a table or a shape), in
+** order, leaving out key 'skip' (a stack index, or 0). */
+static void shape_of(lua_State *L, int list, int skip) {
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, list);
+  list = lua_absindex(L, list);
+  luaL_getmetatable(L, YAML_MAP_MT);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    if (skip && lua_rawequal(L, -1, skip)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    shape_next(L, -2, -1);
+    lua_remove(L, -2);   /* the key */
+    lua_remove(L, -2);   /* the shape before */
+  }
 }
 
-/* The mapping being built: the table, its key list and the list of merge
-** sources ('<<') sit in three stack slots; keys and values wait above them
-** in pairs. */
+/* The mapping being built: the table, its shape so far (whose array part
+** is the key list) and the list of merge sources ('<<') sit in three stack
+** slots; keys and values wait above them in pairs. */
 typedef struct MapBuild {
-  int base;               /* slot of the table; +1 the key list, +2 merges */
-  lua_Integer nkeys;      /* keys in the key list */
+  int base;               /* slot of the table; +1 the shape, +2 merges */
+  lua_Integer nkeys;      /* keys in the shape */
   int pending;            /* pairs waiting above base + 2 */
   int has_null;           /* a member was null (held as the sentinel) */
 } MapBuild;
@@ -692,16 +783,15 @@ static void map_flush(Decoder *D, MapBuild *M) {
   if (lua_isnil(L, M->base)) {
     lua_createtable(L, 0, M->pending);
     lua_replace(L, M->base);
-    lua_createtable(L, M->pending, 0);
-    lua_replace(L, M->base + 1);
   }
   if (M->pending == 0) return;
   for (i = 1; i <= 2 * M->pending; i += 2) {
     lua_pushvalue(L, top + i);
     lua_pushvalue(L, top + i + 1);
     lua_rawset(L, M->base);
-    lua_pushvalue(L, top + i);
-    lua_rawseti(L, M->base + 1, ++M->nkeys);
+    shape_next(L, M->base + 1, top + i);
+    lua_replace(L, M->base + 1);
+    M->nkeys++;
   }
   lua_settop(L, top);
   M->pending = 0;
@@ -748,16 +838,21 @@ static void decode_key(Decoder *D, int *is_merge) {
 ** their keys into the key list from position *at on. */
 static void merge_from(Decoder *D, MapBuild *M, int src, lua_Integer *at) {
   lua_State *L = D->L;
-  lua_Integer i, n;
-  if (!lua_istable(L, src) || lua_getmetatable(L, src) == 0 ||
-      !lua_rawequal(L, -1, D->mapmt))
+  lua_Integer i, n, j;
+  int list;
+  if (!lua_istable(L, src) || get_shape(L, src) != LUA_TTABLE)
     error_here(D, "'<<' (merge) takes a mapping or a list of mappings");
-  lua_pop(L, 1);
   map_flush(D, M);
-  if (get_order(L, D->orderidx, src) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    return;
+  /* The key list, to insert into: a plain table, made a shape at the end. */
+  lua_createtable(L, (int)M->nkeys + 8, 0);
+  list = lua_gettop(L);
+  for (j = 1; j <= M->nkeys; j++) {
+    lua_rawgeti(L, M->base + 1, j);
+    lua_rawseti(L, list, j);
   }
+  lua_pushvalue(L, list - 1);   /* the source's shape on top */
+  lua_remove(L, list - 1);
+  list--;
   n = (lua_Integer)lua_rawlen(L, -1);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);            /* key */
@@ -772,21 +867,21 @@ static void merge_from(Decoder *D, MapBuild *M, int src, lua_Integer *at) {
         M->has_null = 1;
       }
       lua_rawset(L, M->base);         /* key */
-      {   /* into the key list at *at, where the '<<' was */
-        lua_Integer j;
-        for (j = M->nkeys; j >= *at; j--) {
-          lua_rawgeti(L, M->base + 1, j);
-          lua_rawseti(L, M->base + 1, j + 1);
-        }
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, M->base + 1, (*at)++);
-        M->nkeys++;
+      for (j = M->nkeys; j >= *at; j--) {   /* in at *at, where '<<' was */
+        lua_rawgeti(L, list, j);
+        lua_rawseti(L, list, j + 1);
       }
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, list, (*at)++);
+      M->nkeys++;
     }
     else
       lua_pop(L, 1);
     lua_pop(L, 1);
   }
+  lua_pop(L, 1);
+  shape_of(L, list, 0);
+  lua_replace(L, M->base + 1);
   lua_pop(L, 1);
 }
 
@@ -834,7 +929,7 @@ static void decode_mapping(Decoder *D, int depth) {
   int merges = 0;   /* merge sources waiting in the list at base + 2 */
   check_depth(D, depth);
   lua_pushnil(L);
-  lua_pushnil(L);
+  lua_pushvalue(L, D->mapmt);   /* the shape of {} */
   lua_pushnil(L);
   M.base = lua_gettop(L) - 2;
   M.nkeys = 0;
@@ -904,9 +999,8 @@ static void decode_mapping(Decoder *D, int depth) {
         lua_pop(L, 2);
     }
   }
-  lua_pushvalue(L, D->mapmt);
+  lua_pushvalue(L, M.base + 1);
   lua_setmetatable(L, M.base);
-  set_order(L, D->orderidx, M.base, M.base + 1);
   lua_settop(L, M.base);
 }
 
@@ -920,8 +1014,7 @@ static void copy_value(Decoder *D, int depth) {
   D->built++;
   if (!lua_istable(L, src)) return;
   check_depth(D, depth + 1);
-  lua_getmetatable(L, src);
-  ismap = lua_rawequal(L, -1, D->mapmt);
+  ismap = get_shape(L, src) == LUA_TTABLE;
   lua_pop(L, 1);
   if (!ismap) {
     n = (lua_Integer)lua_rawlen(L, src);
@@ -934,16 +1027,13 @@ static void copy_value(Decoder *D, int depth) {
     }
     lua_pushvalue(L, D->arraymt);
   }
-  else {
-    get_order(L, D->orderidx, src);
-    n = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+  else {   /* the copy shares the shape: the same keys in the same order */
+    get_shape(L, src);
+    n = (lua_Integer)lua_rawlen(L, -1);
     lua_createtable(L, 0, (int)n);
     dst = lua_gettop(L);
-    lua_createtable(L, (int)n, 0);
     for (i = 1; i <= n; i++) {
       lua_rawgeti(L, dst - 1, i);
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, dst + 1, i);
       lua_pushvalue(L, -1);
       if (lua_rawget(L, src) == LUA_TNIL) {
         lua_pop(L, 2);
@@ -952,12 +1042,10 @@ static void copy_value(Decoder *D, int depth) {
       copy_value(D, depth + 1);
       lua_rawset(L, dst);
     }
-    set_order(L, D->orderidx, dst, dst + 1);
-    lua_pop(L, 1);
-    lua_pushvalue(L, D->mapmt);
+    lua_pushvalue(L, dst - 1);
   }
   lua_setmetatable(L, dst);
-  lua_replace(L, src);
+  lua_replace(L, src);   /* dst, copied over the source */
   lua_settop(L, src);
 }
 
@@ -1048,8 +1136,6 @@ static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
   D->arraymt = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, YAML_MAP_MT);
   D->mapmt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
-  D->orderidx = lua_gettop(L);
   lua_newtable(L);
   D->anchoridx = lua_gettop(L);
   lua_newtable(L);
@@ -1258,7 +1344,7 @@ typedef struct Encoder {
   lua_State *L;
   Buf *B;
   const void *null;       /* the null sentinel */
-  int arraymt, objectmt, mapmt, orderidx;   /* stack slots */
+  int arraymt, objectmt;  /* stack slots */
   int maxdepth;
 } Encoder;
 
@@ -1582,7 +1668,7 @@ static int table_kind(Encoder *E, int idx) {
   int kind = KIND_AUTO;
   if (!lua_getmetatable(L, idx))
     return KIND_AUTO;
-  if (lua_rawequal(L, -1, E->mapmt) || lua_rawequal(L, -1, E->objectmt)) kind = KIND_MAP;
+  if (lua_rawequal(L, -1, E->objectmt) || is_shape(L, -1)) kind = KIND_MAP;
   else if (lua_rawequal(L, -1, E->arraymt)) kind = KIND_SEQ;
   else {
     const char *t;
@@ -1650,7 +1736,7 @@ static int key_cmp(const void *a, const void *b) {
 /* Pushes the keys of the mapping at idx in the order to write them: its
 ** recorded order (keys whose value is nil left out), then any other keys
 ** in byte order.  Returns how many.  Every key must be a string. */
-static lua_Integer map_keys(lua_State *L, int orderidx, int idx) {
+static lua_Integer map_keys(lua_State *L, int idx) {
   lua_Integer n = 0, total = 0, i, no;
   int list, set = 0;
   lua_pushnil(L);
@@ -1660,7 +1746,7 @@ static lua_Integer map_keys(lua_State *L, int orderidx, int idx) {
   }
   lua_createtable(L, (int)total, 0);
   list = lua_gettop(L);
-  if (get_order(L, orderidx, idx) == LUA_TTABLE) {
+  if (get_shape(L, idx) == LUA_TTABLE) {
     no = (lua_Integer)lua_rawlen(L, -1);
     for (i = 1; i <= no && n < total; i++) {
       if (lua_rawgeti(L, -1, i) == LUA_TSTRING) {
@@ -1723,17 +1809,22 @@ enum { AT_TOP, AT_VALUE, AT_ITEM };
 static void put_mapping(Encoder *E, int idx, const Frame *f, int indent,
                         int depth, int inline_first, lua_Integer n) {
   lua_State *L = E->L;
-  int list = lua_gettop(L);   /* the keys, pushed by map_keys */
-  lua_Integer i;
+  int list = lua_gettop(L);   /* the keys: a shape, or a list from map_keys */
+  lua_Integer i, written = 0;
   for (i = 1; i <= n; i++) {
     size_t klen;
     const char *k;
     Frame c = {f, NULL, 0, 0, NULL};
     lua_rawgeti(L, list, i);
-    k = lua_tolstring(L, -1, &klen);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, idx) == LUA_TNIL) {   /* a null member */
+      lua_pop(L, 2);
+      continue;
+    }
+    k = lua_tolstring(L, -2, &klen);
     c.key = k;
     c.keylen = klen;
-    if (i > 1 || !inline_first) {
+    if (written++ > 0 || !inline_first) {
       buf_putc(L, E->B, '\n');
       buf_spaces(L, E->B, (size_t)indent);
     }
@@ -1746,9 +1837,8 @@ static void put_mapping(Encoder *E, int idx, const Frame *f, int indent,
     else
       put_string(E, k, klen, &c, -1, 1, S_PLAIN);
     buf_putc(L, E->B, ':');
-    lua_rawget(L, idx);
     encode_node(E, &c, indent, depth);
-    lua_pop(L, 1);
+    lua_pop(L, 2);
   }
 }
 
@@ -1817,13 +1907,29 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
     else put_sequence(E, idx, &f, indent + 2, depth, 0, n);
   }
   else {
+    lua_Integer total = 0, present = 0, i;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
       if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, &f, KIND_MAP);
+      total++;
       lua_pop(L, 1);
     }
-    n = map_keys(L, E->orderidx, idx);
-    if (n == 0) {
+    /* The shape lists every key (the usual case): walk it, allocating
+    ** nothing; else a key list in the order to write. */
+    n = 0;
+    if (get_shape(L, idx) == LUA_TTABLE) {
+      n = (lua_Integer)lua_rawlen(L, -1);
+      for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        if (lua_rawget(L, idx) != LUA_TNIL) present++;
+        lua_pop(L, 1);
+      }
+    }
+    if (present != total) {
+      lua_pop(L, 1);
+      n = map_keys(L, idx);
+    }
+    if (total == 0) {
       lua_pop(L, 1);
       if (where == AT_TOP) buf_puts(L, E->B, "{}");
       else buf_puts(L, E->B, " {}");
@@ -1895,10 +2001,6 @@ static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
   E->arraymt = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
   E->objectmt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_MAP_MT);
-  E->mapmt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
-  E->orderidx = lua_gettop(L);
   E->B = buf_new(L);
 }
 
@@ -1918,6 +2020,13 @@ static int yaml_encode(lua_State *L) {
   lua_pushvalue(L, 1);
   encode_node(&E, &root, 0, 0);
   buf_putc(L, E.B, '\n');
+  if (E.B->size - E.B->n > 65536) {   /* give back the slack before the copy */
+    char *b = (char *)realloc(E.B->b, E.B->n);
+    if (b != NULL) {
+      E.B->b = b;
+      E.B->size = E.B->n;
+    }
+  }
   lua_pushlstring(L, E.B->b, E.B->n);
   buf_free(E.B);   /* now, rather than at the next collection */
   return 1;
@@ -1959,7 +2068,7 @@ static int yaml_scalar(lua_State *L) {
 
 
 /* {======================================================================
-** Ordered mappings: the mark's metamethods and the order helpers
+** Ordered mappings: the shapes' metamethods and the order helpers
 ** ======================================================================= */
 
 /* Finds key k (at idx) in the key list at list; returns its position or 0. */
@@ -1975,40 +2084,25 @@ static lua_Integer find_key(lua_State *L, int list, int idx) {
   return 0;
 }
 
-/* __newindex(t, k, v) of decoded mappings: a new key joins the end of
-** the order (a key that was there keeps its place); assigning nil to an
-** absent key (a null member) takes it out of the order, so that edit
-** deletes it. */
+/* __newindex(t, k, v) of ordered mappings: a new key moves t to the shape
+** with k appended (a key that was there keeps its place); assigning nil to
+** an absent key that the shape lists (a null member) moves t to the shape
+** without it, so that edit deletes it. */
 static int map_newindex(lua_State *L) {
-  lua_Integer pos;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 3);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    if (get_order(L, 4, 1) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      set_order(L, 4, 1, 5);
+  if (lua_type(L, 2) == LUA_TSTRING && get_shape(L, 1) == LUA_TTABLE) {
+    lua_Integer pos = find_key(L, 4, 2);
+    if (lua_isnil(L, 3) && pos > 0) {
+      shape_of(L, 4, 2);
+      lua_setmetatable(L, 1);
     }
-    pos = find_key(L, 5, 2);
-    if (lua_isnil(L, 3)) {
-      if (pos > 0) {   /* shift the rest down over it */
-        lua_Integer i, n = (lua_Integer)lua_rawlen(L, 5);
-        for (i = pos; i < n; i++) {
-          lua_rawgeti(L, 5, i + 1);
-          lua_rawseti(L, 5, i);
-        }
-        lua_pushnil(L);
-        lua_rawseti(L, 5, n);
-      }
-    }
-    else if (pos == 0) {
-      lua_pushvalue(L, 2);
-      lua_rawseti(L, 5, (lua_Integer)lua_rawlen(L, 5) + 1);
+    else if (!lua_isnil(L, 3) && pos == 0) {
+      shape_next(L, 4, 2);
+      lua_setmetatable(L, 1);
     }
   }
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 3);
+  lua_settop(L, 3);
   lua_rawset(L, 1);
   return 0;
 }
@@ -2029,9 +2123,8 @@ static void check_string_keys(lua_State *L, int idx) {
 static int yaml_keys(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
   check_string_keys(L, 1);
-  map_keys(L, 2, 1);
+  map_keys(L, 1);
   return 1;
 }
 
@@ -2051,13 +2144,12 @@ static int pairs_next(lua_State *L) {
   }
 }
 
-/* __pairs(t) of decoded mappings: iterates in the order of keys(t). */
+/* __pairs(t) of ordered mappings: iterates in the order of keys(t). */
 static int map_pairs(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
   check_string_keys(L, 1);
-  map_keys(L, 2, 1);
+  map_keys(L, 1);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, pairs_next, 2);
   lua_pushvalue(L, 1);
@@ -2065,13 +2157,12 @@ static int map_pairs(lua_State *L) {
   return 3;
 }
 
-/* _order(t) -> the key list recorded for t, itself (not a copy), or nil:
-** for edit, which tells a null member kept from one deleted by it. */
+/* _order(t) -> the key list recorded for t (its shape: read it, do not
+** change it), or nil: for edit, which tells a null member kept from one
+** deleted by it. */
 static int yaml_order(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
-  get_order(L, 2, 1);
+  get_shape(L, 1);
   return 1;
 }
 
@@ -2087,13 +2178,11 @@ static int yaml_mapping(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 2);
   if (lua_getmetatable(L, 1)) {
-    luaL_getmetatable(L, YAML_MAP_MT);
     luaL_getmetatable(L, JSON_OBJECT_MT);
-    if (!lua_rawequal(L, -3, -2) && !lua_rawequal(L, -3, -1))
+    if (!is_shape(L, -2) && !lua_rawequal(L, -2, -1))
       return luaL_argerror(L, 1, "table has a metatable of its own");
     lua_settop(L, 2);
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
   if (!lua_isnil(L, 2)) {
     lua_Integer i, n;
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -2102,17 +2191,17 @@ static int yaml_mapping(lua_State *L) {
     for (i = 1; i <= n; i++) {
       if (lua_geti(L, 2, i) != LUA_TSTRING)
         return luaL_argerror(L, 2, "list of strings expected");
-      if (find_key(L, 4, 5) > 0)
+      if (find_key(L, 3, 4) > 0)
         return luaL_argerror(L, 2, "a key is listed twice");
-      lua_rawseti(L, 4, i);
+      lua_rawseti(L, 3, i);
     }
+    shape_of(L, 3, 0);
   }
-  else if (get_order(L, 3, 1) != LUA_TTABLE) {
+  else if (get_shape(L, 1) != LUA_TTABLE) {
     lua_pop(L, 1);
-    lua_newtable(L);
+    luaL_getmetatable(L, YAML_MAP_MT);
   }
-  set_order(L, 3, 1, 4);
-  luaL_setmetatable(L, YAML_MAP_MT);   /* on t, now at 1 */
+  lua_setmetatable(L, 1);
   lua_settop(L, 1);
   return 1;
 }
@@ -2137,13 +2226,19 @@ static void init_registry(lua_State *L) {
     lua_pushliteral(L, "object");
     lua_setfield(L, -2, "__jsontype");
   }
-  if (luaL_newmetatable(L, YAML_MAP_MT)) {
+  if (luaL_newmetatable(L, YAML_MAP_MT)) {   /* the shape of {}: no keys */
     lua_pushliteral(L, "object");
     lua_setfield(L, -2, "__jsontype");
     lua_pushcfunction(L, map_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushcfunction(L, map_pairs);
     lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "__yaml");
+  }
+  if (luaL_newmetatable(L, YAML_WEAKV)) {
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
   }
   if (luaL_newmetatable(L, YAML_PARSER_MT)) {
     lua_pushcfunction(L, parser_gc);
@@ -2153,16 +2248,7 @@ static void init_registry(lua_State *L) {
     lua_pushcfunction(L, buf_gc);
     lua_setfield(L, -2, "__gc");
   }
-  lua_pop(L, 5);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, YAML_ORDER) == LUA_TNIL) {
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, YAML_ORDER);
-  }
-  lua_pop(L, 1);
+  lua_pop(L, 6);
   if (lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL) == LUA_TNIL) {
     lua_newuserdatauv(L, 0, 0);
     lua_newtable(L);
