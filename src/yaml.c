@@ -2166,6 +2166,12 @@ static int yaml_order(lua_State *L) {
   return 1;
 }
 
+/* _raise(message): raises harness.Error{kind = "yaml", message = message},
+** for lua/harness/yaml.lua. */
+static int yaml_raise(lua_State *L) {
+  return hlua_error(L, "yaml", "%s", luaL_checkstring(L, 1));
+}
+
 /* mapping([t [, keys]]) -> t: marks t as a mapping that keeps key order;
 ** 'keys' (a list of strings) gives the order of the keys t holds or will
 ** hold; keys it does not list follow in byte order. */
@@ -2272,6 +2278,7 @@ int luaopen_hlua_yaml(lua_State *L) {
     {"keys", yaml_keys},
     {"mapping", yaml_mapping},
     {"_order", yaml_order},
+    {"_raise", yaml_raise},
     {NULL, NULL}
   };
   init_registry(L);

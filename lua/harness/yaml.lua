@@ -275,6 +275,24 @@ local function session(src)
     return not src:sub(line_start(p), p - 1):find("[^ ]")
   end
 
+  -- Where the value proper starts, past the anchor and tag before it.
+  local function value_start(n)
+    local p = n.s
+    while true do
+      local c = src:sub(p, p)
+      if c ~= "&" and c ~= "!" then return p end
+      local q = src:find("[ \t\r\n]", p)
+      if not q or q >= n.e then return p end
+      p = src:find("[^ \t\r\n]", q) or q
+    end
+  end
+
+  -- Is n a block scalar with the keep indicator (|+, >+, |2+...)?
+  local function keeps(n)
+    return (n.style == "literal" or n.style == "folded")
+      and src:match("^[|>][0-9]*%+", value_start(n)) ~= nil
+  end
+
   -- Where the node's content ends: a block scalar without the blank lines
   -- after it, a block collection at the end of its last child (libyaml's
   -- end marks run on to the next token, past comments).
@@ -282,6 +300,10 @@ local function session(src)
     if n.kind == "scalar" then
       if n.style == "literal" or n.style == "folded" then
         local body = src:sub(n.s, n.e - 1)
+        if keeps(n) then   -- |+ : its blank lines are part of it
+          local last = body:match(".*()\n")
+          if last then return n.s + last end
+        end
         local k = body:find("%s*$")
         return n.s + k - 1
       end
@@ -302,18 +324,6 @@ local function session(src)
     return next_line(e > 1 and e - 1 or 1)
   end
 
-  -- Where the value proper starts, past the anchor and tag before it.
-  local function value_start(n)
-    local p = n.s
-    while true do
-      local c = src:sub(p, p)
-      if c ~= "&" and c ~= "!" then return p end
-      local q = src:find("[ \t\r\n]", p)
-      if not q or q >= n.e then return p end
-      p = src:find("[^ \t\r\n]", q) or q
-    end
-  end
-
   -- The position of the ':' after a mapping key.
   local function colon_after(key)
     return src:find(":", key.e, true)
@@ -329,6 +339,34 @@ local function session(src)
       p = p - 1
     end
     return nil
+  end
+
+  -- Where pair p starts: its '?' for an explicit key, else its key.
+  local function pair_start(p)
+    local q = p.key.s - 1
+    while q >= 1 and src:byte(q) == 32 do q = q - 1 end
+    if q >= 1 and src:byte(q) == 63 then return q end   -- '?'
+    return p.key.s
+  end
+
+  -- The keys the '<<' members of mapping node n bring in.
+  local function merge_keys(n, set, depth)
+    set = set or {}
+    depth = depth or 0
+    if depth > 50 then return set end
+    for _, p in ipairs(n.pairs or {}) do
+      if p.merge then
+        local srcs = p.value.kind == "seq" and p.value.items or {p.value}
+        for _, m in ipairs(srcs) do
+          if m.kind == "alias" then m = m.target end
+          if m and m.kind == "map" then
+            for _, q in ipairs(m.pairs) do if q.k then set[q.k] = true end end
+            merge_keys(m, set, depth + 1)
+          end
+        end
+      end
+    end
+    return set
   end
 
   -- Marks every anchor in n's subtree as changed.
@@ -355,6 +393,7 @@ local function session(src)
     mark_anchors(n)
     local anchor = n.anchor and ("&" .. n.anchor) or nil
     local e = cend(n)
+    if keeps(n) then e = e - 1 end   -- leave the line break where it was
     if pos.flow then
       splice(n.s, e, (anchor and anchor .. " " or "") .. flow_text(v))
     elseif n.style == "flow" and type(v) == "table" and pos.type ~= "root"
@@ -410,6 +449,7 @@ local function session(src)
     end
     local before = s > 1 and src:sub(s - 1, s - 1) or "\n"
     if prefix == "" and (before == ":" or before == "-") then prefix = " " end
+    if keeps(n) then text = text .. "\n" end   -- its range ends past a line break
     splice(s, math.max(cend(n), s), prefix .. text)
   end
 
@@ -482,6 +522,8 @@ local function session(src)
       else
         local cv = rawget(v, p.k)
         if cv == nil and not (p.value.orig == nil and in_order(v, p.k)) then
+          -- Deleting it would show the merged value under it.
+          if merge_keys(n)[p.k] then return replace(n, v, pos) end
           deleted[p] = true
         else
           survivors[#survivors + 1] = p
@@ -493,7 +535,7 @@ local function session(src)
       if not own[k] and not merged[k] then added[#added + 1] = k end
     end
     if #survivors == 0 then return replace(n, v, pos) end
-    local kc = col(n.pairs[1].key.s)
+    local kc = col(pair_start(n.pairs[1]))
     -- Deletions: whole lines; a first member after "- " up to the next one.
     local i = 1
     while i <= #n.pairs do
@@ -501,8 +543,8 @@ local function session(src)
       if deleted[p] then
         mark_anchors(p.key)
         mark_anchors(p.value)
-        if first_on_line(p.key.s) then
-          splice(line_start(p.key.s), after(p.value), "")
+        if first_on_line(pair_start(p)) then
+          splice(line_start(pair_start(p)), after(p.value), "")
           i = i + 1
         else
           local j = i + 1
@@ -525,7 +567,7 @@ local function session(src)
       if not p.merge and not deleted[p] then
         local cv = rawget(v, p.k)
         if cv ~= nil or p.value.has_alias then
-          diff(p.value, cv, {type = "value", pair = p, indent = col(p.key.s)})
+          diff(p.value, cv, {type = "value", pair = p, indent = col(pair_start(p))})
         end
       end
     end
@@ -545,8 +587,11 @@ local function session(src)
         local where
         if p then where = after(p.value)
         else
+          -- Before the first member, unless members before it were
+          -- deleted (their splice reaches up to it): then after it.
           local first = survivors[1]
-          if first_on_line(first.key.s) then where = above_comments(line_start(first.key.s))
+          if first == n.pairs[1] and first_on_line(pair_start(first)) then
+            where = above_comments(line_start(pair_start(first)))
           else where = after(first.value) end
         end
         if not groups[where] then groups[where] = {}; seq[#seq + 1] = where end
@@ -732,6 +777,9 @@ end
 --- for a text without documents) and changes doc in place or returns a
 --- new value for the whole document. What fn does not change keeps its
 --- bytes: comments, blank lines, key order, quoting, block styles.
+--- In the rare case a change cannot be spliced in (anchors shared in odd
+--- ways), the document is written whole, or, with opts.rewrite == false,
+--- an error is raised instead.
 function M.edit(s, fn, opts)
   if type(s) ~= "string" then
     error("bad argument #1 to 'edit' (string expected, got " .. type(s) .. ")", 2)
@@ -782,6 +830,9 @@ function M.edit(s, fn, opts)
     end
   end
   -- Last resort: every document written whole.
+  if opts and opts.rewrite == false then
+    C._raise("yaml: edit cannot keep the layout of the document (rewrite = false)")
+  end
   local parts = {}
   for i = 1, #docs do parts[i] = C.encode(docs[i]) end
   return concat(parts, "---\n")
