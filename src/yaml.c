@@ -114,16 +114,19 @@ static void buf_grow(lua_State *L, Buf *B, size_t need) {
   B->size = size;
 }
 
+/* Makes sure 'need' more bytes fit. */
 static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
   if (B->size - B->n < need)
     buf_grow(L, B, need);
 }
 
+/* Appends one byte. */
 static inline void buf_putc(lua_State *L, Buf *B, char c) {
   buf_reserve(L, B, 1);
   B->b[B->n++] = c;
 }
 
+/* Appends the n bytes at s. */
 static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
   if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
   buf_reserve(L, B, n);
@@ -1348,6 +1351,7 @@ typedef struct Encoder {
   int maxdepth;
 } Encoder;
 
+/* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
 static int is_ident(const char *s, size_t n) {
   size_t i;
   if (n == 0 || is_digit(s[0])) return 0;
@@ -1620,6 +1624,7 @@ static char *put_digits(char *e, uint64_t u) {
   return e;
 }
 
+/* Writes integer i in decimal. */
 static void put_integer(Encoder *E, lua_Integer i) {
   char tmp[24], *e = tmp + sizeof tmp, *p;
   uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
@@ -1727,6 +1732,7 @@ static lua_Integer seq_length(Encoder *E, int idx, const Frame *f) {
 
 typedef struct Key { const char *s; size_t n; } Key;
 
+/* qsort's comparison of two keys: byte order, shorter first on a tie. */
 static int key_cmp(const void *a, const void *b) {
   const Key *x = (const Key *)a, *y = (const Key *)b;
   int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
@@ -2215,6 +2221,7 @@ static int yaml_mapping(lua_State *L) {
 /* }====================================================================== */
 
 
+/* __tostring of the null sentinel (when this module makes it first). */
 static int null_tostring(lua_State *L) {
   lua_pushliteral(L, "null");
   return 1;
@@ -2268,6 +2275,9 @@ static void init_registry(lua_State *L) {
   lua_pop(L, 1);
 }
 
+/* require "hlua_yaml": leaves the module table (decode, decode_all,
+** encode, events, scalar, keys, mapping, version and the private _order
+** and _raise for lua/harness/yaml.lua). */
 int luaopen_hlua_yaml(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", yaml_decode},
