@@ -801,6 +801,11 @@ function M.edit(s, fn, opts)
     if r ~= nil then docs[i] = r end
     C.encode(docs[i])   -- refuses what YAML cannot hold, naming the path
   end
+  local unchanged = true
+  for i = 1, #docs do
+    if not same(orig[i], docs[i]) then unchanged = false break end
+  end
+  if unchanged then return s end
   local trees = build(C.events(s))
   local whole = {}   -- documents to write whole (when splicing fails)
   for _ = 1, 2 do
