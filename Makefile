@@ -1,5 +1,5 @@
 # hlua: Lua 5.4 with the Harness API built in.
-#   make            build build/hlua (and the HTTP module build/hlua_http.so)
+#   make            build build/hlua (and the modules build/hlua_http.so, build/hlua_yaml.so)
 #   make test       every test suite; ends with "N passed, N failed"
 #   make demo       build, start the sandbox, run a real script against it
 #   make asan       the test suite under AddressSanitizer + UBSan
@@ -23,7 +23,7 @@ PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 # What the build needs whatever CFLAGS a user or CI passes on the command line.
 HLUA_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
-  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl 2>/dev/null)
+  $(shell $(PKG_CONFIG) --cflags lua5.4 libcjson libcurl yaml-0.1 2>/dev/null)
 
 # Lua is linked in whole and its API exported (-E), as stock lua does, so
 # that C modules (lfs, lpeg, busted's) load with require; libcurl is not
@@ -32,28 +32,37 @@ HLUA_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
 LUA_LIBS = -Wl,--whole-archive -Wl,-Bstatic -llua5.4 -Wl,-Bdynamic -Wl,--no-whole-archive
 HOST_LIBS = -Wl,-E $(LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcjson) -lreadline -lm -ldl
 HTTP_LIBS = $(shell $(PKG_CONFIG) --libs libcurl)
+# libyaml, like libcurl, lives in a module loaded on first use (harness.yaml).
+YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
-# The host (build/hlua) is every file of src/ but the HTTP module's.
+# The host (build/hlua) is every file of src/ but the modules': the HTTP
+# module (libcurl) and the YAML module (libyaml), each loaded on first use.
 HTTP_SRC = src/http.c
-HOST_SRC = $(filter-out $(HTTP_SRC),$(wildcard src/*.c))
+YAML_SRC = src/yaml.c
+HOST_SRC = $(filter-out $(HTTP_SRC) $(YAML_SRC),$(wildcard src/*.c))
 HOST_OBJ = $(HOST_SRC:src/%.c=$(BUILD)/%.o)
 HTTP_OBJ = $(HTTP_SRC:src/%.c=$(BUILD)/pic/%.o)
 HTTP_MOD = $(BUILD)/hlua_http.so
+YAML_OBJ = $(YAML_SRC:src/%.c=$(BUILD)/pic/%.o)
+YAML_MOD = $(BUILD)/hlua_yaml.so
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
   libcjson-dev libreadline-dev lua-busted lua-cjson lua-dkjson lua-filesystem lua-lpeg \
-  python3 openssl curl jq hyperfine time valgrind clang nginx-light lintian
+  python3 openssl curl jq hyperfine time valgrind clang nginx-light lintian libyaml-dev lua-yaml
 HLUA = $(BUILD)/hlua
 
 .PHONY: all deps test demo asan valgrind secret-scan bench fuzz fuzz-build sandbox lua-testes install uninstall deb clean
 
-all: $(HLUA) $(HTTP_MOD)
+all: $(HLUA) $(HTTP_MOD) $(YAML_MOD)
 
 $(HLUA): $(HOST_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(HOST_OBJ) $(HOST_LIBS)
 
 $(BUILD)/hlua_http.so: $(HTTP_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(HTTP_OBJ) $(HTTP_LIBS)
+
+$(BUILD)/hlua_yaml.so: $(YAML_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(YAML_OBJ) $(YAML_LIBS)
 
 $(BUILD)/%.o: src/%.c src/hlua.h | $(BUILD)
 	$(CC) $(CFLAGS) $(HLUA_CFLAGS) -c -o $@ $<
@@ -68,7 +77,7 @@ $(BUILD):
 # The goals that run things install their packages before anything builds
 # (also under make -j).
 ifneq ($(filter test demo bench asan valgrind secret-scan fuzz,$(MAKECMDGOALS)),)
-$(HOST_OBJ) $(HTTP_OBJ): | deps
+$(HOST_OBJ) $(HTTP_OBJ) $(YAML_OBJ): | deps
 endif
 
 # Installs the Debian packages the build and the tests need, when one is missing.
@@ -190,7 +199,7 @@ $(BUILD)/man/hlua-%.1: scripts/%.lua lua/harness/args.lua $(HLUA)
 install: all $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 $(HLUA) $(DESTDIR)$(BINDIR)/hlua
-	install -m 644 $(HTTP_MOD) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(HTTP_MOD) $(YAML_MOD) $(DESTDIR)$(LIBDIR)/
 	cp -R lua $(DESTDIR)$(SHAREDIR)/
 	install -d $(DESTDIR)$(SHAREDIR)/scripts
 	for f in scripts/*.lua; do \

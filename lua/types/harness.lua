@@ -68,6 +68,7 @@
 ---@field feature_flags harness.feature_flags
 ---@field users harness.users            lua/harness/users.lua
 ---@field api harness.api                every operation (lua/types/harness_api.lua)
+---@field yaml harness.yaml
 harness = {}
 
 --- Sends a request and returns the response for any HTTP status (res.status,
@@ -282,5 +283,47 @@ function harness.json.object(t) end
 
 ---@class harness.FlagScope: harness.Scope
 ---@field environment? string
+
+-- ---------- harness.yaml ----------
+
+---YAML 1.2 (core schema) on libyaml, loaded on first use. Mappings keep
+---their key order (pairs, keys and encode follow it); a null member is
+---absent, a null item is harness.json.null; errors are harness.Error of
+---kind "yaml" with line, column and offset (decode) or path (encode).
+---@class harness.yaml
+---@field null userdata   harness.json.null
+harness.yaml = {}
+---@param s string
+---@param opts? {max_depth?: integer}
+---@return any doc   nil for a text without documents
+function harness.yaml.decode(s, opts) end
+---@param s string
+---@param opts? {max_depth?: integer}
+---@return any[] docs
+function harness.yaml.decode_all(s, opts) end
+---Block style, 2-space indentation, key order kept, multi-line strings as
+---literal blocks; refuses functions, cycles, sparse lists, bad UTF-8.
+---@param v any
+---@param opts? {max_depth?: integer}
+---@return string
+function harness.yaml.encode(v, opts) end
+---Calls fn(doc, i) for each document of s; fn changes doc in place or
+---returns a new value. Returns s with only those changes made: comments,
+---blank lines, key order, quoting and block styles stay as they were.
+---@param s string
+---@param fn fun(doc: any, i: integer): any
+---@param opts? {max_depth?: integer}
+---@return string
+function harness.yaml.edit(s, fn, opts) end
+---The keys of mapping t in the order encode writes them.
+---@param t table
+---@return string[]
+function harness.yaml.keys(t) end
+---Marks t as a mapping that keeps key order; keys lists that order.
+---@generic T: table
+---@param t? T
+---@param keys? string[]
+---@return T
+function harness.yaml.mapping(t, keys) end
 
 return harness
