@@ -234,7 +234,8 @@ $(DEB): all $(MAN_PAGES) Makefile README.md sandbox/README.md $(wildcard lua/har
 	rm -rf $(BUILD)/deb
 	$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/$(DEB_ROOT)
 	strip --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/hlua
-	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/lib/hlua/hlua_http.so
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/lib/hlua/hlua_http.so \
+	  $(DEB_ROOT)/usr/lib/hlua/hlua_yaml.so
 	sed -i '1s|^#!.*|#!/usr/bin/python3|' $(DEB_ROOT)/usr/share/hlua/sandbox/hlua-sandbox
 	gzip -9n $(DEB_ROOT)/usr/share/man/man1/*.1
 	install -d $(DEB_ROOT)/usr/share/doc/hlua $(DEB_ROOT)/DEBIAN

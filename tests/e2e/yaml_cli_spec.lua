@@ -72,7 +72,7 @@ f:close()]]):format(path, path))
     local out, err, code = run('harness.yaml.decode("a:\\n\\tb: 1\\n")')
     assert.are.equal("", out)
     assert.are.equal(1, code)
-    assert.matches("^hlua: yaml: .* at line 2 column 1", err)
+    assert.matches("^" .. h.prog .. ": yaml: .* at line 2 column 1", err)
     local _, nl = err:gsub("\n", "")
     assert.is_true(nl <= 4)   -- the message, then at most a short traceback
   end)
