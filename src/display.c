@@ -54,24 +54,81 @@ static int push_description(lua_State *L, int idx) {
   return 1;
 }
 
+/* Pushes a copy of the table at idx in which every table that mixes
+** positional and named fields (what JSON cannot hold) is an object with
+** its keys as text; other values are the same. 'depth' bounds the copy
+** (a cycle stays for the encoder to refuse). */
+static void push_printable(lua_State *L, int idx, int depth) {
+  int mixed = 0, has_int = 0, has_other = 0;
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 6, "too deep to print");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_isinteger(L, -2)) has_int = 1; else has_other = 1;
+    lua_pop(L, 1);
+  }
+  mixed = has_int && has_other;
+  lua_createtable(L, 0, 0);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TTABLE && depth > 0 && !luaL_getmetafield(L, -1, "__tostring"))
+      push_printable(L, -1, depth - 1);
+    else
+      lua_pushvalue(L, -1);
+    lua_remove(L, -2);
+    if (mixed) {
+      lua_pushvalue(L, -2);
+      luaL_tolstring(L, -1, NULL);
+      lua_remove(L, -2);
+      lua_insert(L, -2);
+    } else {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+    }
+    lua_rawset(L, -4);
+  }
+  if (!mixed && lua_getmetatable(L, idx)) lua_setmetatable(L, -2); /* array/object marks */
+}
+
+/* Encodes the value at idx with harness.json.encode (sorted keys,
+** indented when asked), protected; leaves the text or the error and
+** returns the pcall status. */
+static int encode(lua_State *L, int idx, int indent) {
+  idx = lua_absindex(L, idx);
+  push_encode(L);
+  lua_pushvalue(L, idx);
+  lua_createtable(L, 0, 2);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "sort_keys");
+  if (indent) {
+    lua_pushinteger(L, 2);
+    lua_setfield(L, -2, "indent");
+  }
+  return lua_pcall(L, 2, 1, 0);
+}
+
 void hlua_display(lua_State *L, int idx, int indent) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TSTRING) return;
   if (lua_isnil(L, idx)) {
     lua_pushliteral(L, "null");
   } else if (is_data(L, idx)) {
-    push_encode(L);
-    lua_pushvalue(L, idx);
-    lua_createtable(L, 0, 2);
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "sort_keys");
-    if (indent) {
-      lua_pushinteger(L, 2);
-      lua_setfield(L, -2, "indent");
-    }
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-      if (!push_description(L, idx)) lua_error(L);
-      lua_remove(L, -2); /* the encoder's error */
+    if (encode(L, idx, indent) != LUA_OK) {
+      /* a module as its function list; a table mixing positional and
+      ** named fields (harness.args's results) as an object */
+      if (push_description(L, idx)) {
+        lua_remove(L, -2);
+      } else if (lua_type(L, idx) == LUA_TTABLE) {
+        push_printable(L, idx, 64);
+        if (encode(L, -1, indent) != LUA_OK) {
+          lua_pop(L, 2);
+          lua_error(L);
+        }
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+      } else {
+        lua_error(L);
+      }
     }
   } else {
     luaL_tolstring(L, idx, NULL);

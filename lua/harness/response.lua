@@ -112,6 +112,8 @@ function M.http_error(res, decoded)
       tostring(res.headers.location))
   end
   for k, v in pairs(e) do if v == json.null then e[k] = nil end end
+  -- feature flags' errors give the status again as their code: once is enough
+  if tostring(e.code) == tostring(res.status) then e.code = nil end
   e.message = tostring(e.message)
   if (res.retries or 0) > 0 then e.message = ("%s (after %d attempts)"):format(e.message, res.retries + 1) end
   for k, v in pairs(e) do -- a server may echo the key in any field
