@@ -94,3 +94,32 @@ describe("a closed pipe", function()
     assert.equal(141, rc)
   end)
 end)
+
+describe("Ctrl-C", function()
+  it("ends a script busy in Lua with the one line 'interrupted' and exit 130", function()
+    local out, err, code = h.interrupt(h.hlua .. [[ -e 'io.stderr:write("go\n") while true do end']], "go", 0.2)
+    assert.equal("", out)
+    assert.equal("go\n" .. h.bin .. ": interrupted\n", err)
+    assert.equal(130, code)
+  end)
+
+  it("at the REPL's prompt drops the line, or the statement being typed, and prompts again", function()
+    local state = os.tmpname()
+    os.remove(state)
+    local s = 0.4 * h.slow
+    -- typed with pauses: the prompt must be up before each key, and a
+    -- Ctrl-C that came before it would reach hlua still starting
+    local keys = ("sleep %g; printf 'x = 1 +'; sleep %g; printf '\\003'; sleep %g; " ..
+      "printf 'print(\"after\", x)\\n'; sleep %g; printf 'for i = 1, 2 do\\n'; sleep %g; printf '\\003'; " ..
+      "sleep %g; printf 'print(\"again\")\\n'; sleep %g; cat %s/hlua/history >&2; sleep %g"):format(
+      3 * s, s, s, s, s, s, s, h.q(state), s)
+    local out, err, code = h.sh(("{ %s; } | XDG_STATE_HOME=%s script -q -c %s /dev/null"):format(
+      keys, h.q(state), h.q(h.hlua)))
+    os.execute("rm -rf " .. h.q(state))
+    assert.equal(0, code, err)
+    assert.truthy(out:find("after\tnil", 1, true), out) -- x = 1 + was dropped
+    assert.truthy(out:find("again", 1, true), out)
+    -- each line went to the history file as it was entered
+    assert.equal('print("after", x)\nprint("again")\n', err)
+  end)
+end)
