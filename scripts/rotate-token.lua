@@ -26,7 +26,7 @@ local a = harness.args{
 
 local at = (os.time() + math.floor(a.grace_hours * 3600)) * 1000
 local new = harness.tokens.rotate(a.token, {apikey = a.apikey, parent = a.parent, type = a.type, at = at})
-if a.out then
+if a.out and not new.dry_run then
   harness.write_secret(a.out, new .. "\n")
 end
 if a.store_secret then
@@ -41,7 +41,11 @@ if a.store_secret then
     error(err, 0)
   end
 end
-if not a.out and not a.store_secret then io.stdout:write(new, "\n") end
+if not a.out and not a.store_secret then io.stdout:write(tostring(new), "\n") end
+if new.dry_run then
+  io.stderr:write(("dry run: %s not rotated\n"):format(a.token))
+  return
+end
 io.stderr:write(("rotated %s%s%s; the old token %s\n"):format(a.token,
   a.out and (", the new one written to " .. a.out) or "",
   a.store_secret and (", stored in the secret " .. a.store_secret) or "",

@@ -158,12 +158,52 @@ int hlua_display_table(lua_State *L, int idx, int indent) {
   return 1;
 }
 
+/* Is the last of n arguments print's options ({yaml = true}: a table
+** holding nothing but a boolean 'yaml')? */
+static int print_options(lua_State *L, int n, int *yaml) {
+  int only;
+  if (n < 2 || lua_type(L, n) != LUA_TTABLE || lua_getmetatable(L, n)) return 0;
+  lua_getfield(L, n, "yaml");
+  only = lua_isboolean(L, -1);
+  *yaml = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  if (only && lua_next(L, n)) {
+    lua_pop(L, 1);
+    only = lua_next(L, n) == 0; /* one key: yaml */
+    if (!only) lua_pop(L, 2);
+  }
+  return only;
+}
+
+/* Replaces the table at idx by its YAML (harness.yaml.encode), without
+** the final newline, when it is data; leaves other values to hlua_display. */
+static void display_yaml(lua_State *L, int idx) {
+  size_t len;
+  if (!is_data(L, idx) || lua_type(L, idx) != LUA_TTABLE) return;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "harness.yaml");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "encode");
+  lua_pushvalue(L, idx);
+  lua_call(L, 1, 1);
+  lua_tolstring(L, -1, &len);
+  if (len > 0 && lua_tostring(L, -1)[len - 1] == '\n') {
+    lua_pushlstring(L, lua_tostring(L, -1), len - 1);
+    lua_replace(L, -2);
+  }
+  lua_replace(L, idx);
+  lua_pop(L, 1);
+}
+
 int hlua_print_values(lua_State *L) {
-  int i, n = lua_gettop(L);
+  int i, yaml = 0, n = lua_gettop(L);
   int indent = isatty(STDOUT_FILENO);
+  if (print_options(L, n, &yaml)) n--;
   for (i = 1; i <= n; i++) {
     size_t len;
     const char *s;
+    if (yaml) display_yaml(L, i);
     hlua_display(L, i, indent);
     s = lua_tolstring(L, i, &len);
     fwrite(s, 1, len, stdout);

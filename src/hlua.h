@@ -66,7 +66,8 @@ void hlua_display(lua_State *L, int idx, int indent);
 int hlua_display_table(lua_State *L, int idx, int indent);
 
 /* lua_CFunction print(...): each value on its own line of stdout, as -p
-** shows it (harness.print). */
+** shows it (harness.print); a last argument {yaml = true} shows tables as
+** YAML instead of JSON. */
 int hlua_print_values(lua_State *L);
 
 /* ---- paths.c: the library and 'require' ---- */

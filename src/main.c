@@ -30,8 +30,10 @@
 #define OPT_HELP 32   /* --help */
 #define OPT_VERSIONS 64 /* --version */
 #define OPT_DOC 128     /* --doc NAME */
+#define OPT_YAML 256    /* --yaml: -p prints tables as YAML */
 
 static const char *progname = "hlua";
+static int print_yaml = 0; /* --yaml */
 
 /* The long options that take a value, and the configuration key each sets
 ** (--doc sets none: it asks for a reference). */
@@ -103,6 +105,7 @@ static void print_help(void) {
       "Options (as in lua):\n"
       "  -e stat          execute string 'stat'\n"
       "  -p expr          evaluate 'expr' and print its values (tables as JSON)\n"
+      "  --yaml           -p prints tables as YAML\n"
       "  -i               enter interactive mode after executing 'script'\n"
       "  -l mod           require library 'mod' into global 'mod'\n"
       "  -l g=mod         require library 'mod' into global 'g'\n"
@@ -118,6 +121,8 @@ static void print_help(void) {
       "  --org ID         default organization\n"
       "  --project ID     default project\n"
       "  --trace          log every HTTP exchange to stderr\n"
+      "  --dry-run        send the reads, print the changes instead of sending them\n"
+      "                   (exit 2 when some were held back)\n"
       "  --doc NAME       show the reference of a harness name and exit\n"
       "                   (hlua --doc harness, --doc harness.pipelines.run,\n"
       "                   --doc harness.api.Token.RotateToken)\n"
@@ -153,7 +158,8 @@ static void print_versions(lua_State *L) {
 /* Checks a '--' option at argv[*i]; returns the bits to add, or OPT_ERROR. */
 static int collect_long(char **argv, int *i) {
   const char *opt = argv[*i];
-  if (strcmp(opt, "--trace") == 0) return 0;
+  if (strcmp(opt, "--trace") == 0 || strcmp(opt, "--dry-run") == 0) return 0;
+  if (strcmp(opt, "--yaml") == 0) return OPT_YAML;
   if (strcmp(opt, "--help") == 0) return OPT_HELP;
   if (strcmp(opt, "--version") == 0) return OPT_VERSIONS;
   if (value_option(opt) < 0) return OPT_ERROR;
@@ -231,9 +237,9 @@ static void store_long_option(lua_State *L, char **argv, int *i) {
     const char *eq = strchr(opt, '=');
     lua_pushstring(L, eq ? eq + 1 : argv[++(*i)]);
     lua_setfield(L, -2, value_options[k][1]);
-  } else if (strcmp(opt, "--trace") == 0) {
+  } else if (strcmp(opt, "--trace") == 0 || strcmp(opt, "--dry-run") == 0) {
     lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "trace");
+    lua_setfield(L, -2, opt[2] == 't' ? "trace" : "dry_run");
   }
 }
 
@@ -292,6 +298,12 @@ static int doprint(lua_State *L, const char *expr) {
     int n = lua_gettop(L) - base;
     lua_pushcfunction(L, hlua_print_values);
     lua_insert(L, base + 1);
+    if (print_yaml) {
+      lua_createtable(L, 0, 1);
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "yaml");
+      n++;
+    }
     status = hlua_docall(L, n, 0);
   }
   return report(L, status);
@@ -379,6 +391,23 @@ static int finish_tasks(lua_State *L) {
   return ok;
 }
 
+/* In a dry run (the library's harness.dryrun was used): its last line, how
+** many changes were held back; returns that number (0 when none, or when
+** there was no dry run). */
+static int dry_run_summary(lua_State *L) {
+  lua_Integer held = 0;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "harness.config") == LUA_TTABLE &&
+      lua_getfield(L, -1, "dry_run_active") == LUA_TFUNCTION) {
+    if (lua_pcall(L, 0, 1, 0) == LUA_OK && lua_toboolean(L, -1) &&
+        lua_getfield(L, -3, "harness.dryrun") == LUA_TTABLE &&
+        lua_getfield(L, -1, "summary") == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) == LUA_OK)
+      held = lua_tointeger(L, -1);
+  }
+  lua_settop(L, 0);
+  return held > 0;
+}
+
 /* Runs -e, -p, -l and -W in the order given; returns 0 at the first failure. */
 static int runargs(lua_State *L, char **argv, int n) {
   int i;
@@ -433,6 +462,7 @@ static int pmain(lua_State *L) {
     return 1;
   }
   if (args & OPT_VERSION) print_version();
+  print_yaml = (args & OPT_YAML) != 0;
   if (args & OPT_NOENV) {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
@@ -472,7 +502,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  int status, result;
+  int status, result, held;
   lua_State *L;
   if (argv[0] && argv[0][0]) progname = argv[0];
   /* 'hlua -p ... | head -1': when the reader goes away, end quietly as cat
@@ -492,7 +522,9 @@ int main(int argc, char **argv) {
   status = lua_pcall(L, 2, 1, 0);
   result = lua_toboolean(L, -1);
   report(L, status);
+  held = dry_run_summary(L);
   lua_close(L);
   if (hlua_interrupted() && !(result && status == LUA_OK)) return 130;
-  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (!(result && status == LUA_OK)) return EXIT_FAILURE;
+  return held ? 2 : EXIT_SUCCESS; /* 2: a dry run held changes back */
 }

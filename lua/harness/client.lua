@@ -22,8 +22,11 @@ end
 local request = require "harness.request"
 
 --- harness.request(method, path_or_url, opts) -> response | nil, err;
---- recorded or replayed when HARNESS_RECORD or HARNESS_REPLAY says so.
-M.request = request.new{transfer = require("harness.record").around(transfer), sleep = sched.sleep}
+--- recorded or replayed when HARNESS_RECORD or HARNESS_REPLAY says so, and
+--- in a dry run (--dry-run, HARNESS_DRY_RUN) changes are held back.
+M.request = request.new{
+  transfer = require("harness.dryrun").around(require("harness.record").around(transfer)),
+  sleep = sched.sleep}
 
 -- The same over the network only, never recorded nor replayed: for
 -- harness.testing's calls to the sandbox's control API.

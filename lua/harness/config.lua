@@ -224,6 +224,9 @@ local function resolve()
     s[name] = v
     sources[name] = v ~= nil and src or nil
   end
+  -- a dry run (harness.dryrun): changes printed, not sent
+  local dry = getenv("HARNESS_DRY_RUN")
+  s.dry_run = cli.dry_run or (dry ~= nil and dry ~= "0" and dry:lower() ~= "false" and dry:lower() ~= "no")
   -- recorded fixtures (harness.record): a replay needs no key, and its
   -- account is the recording's
   s.record, s.replay = getenv("HARNESS_RECORD"), getenv("HARNESS_REPLAY")
@@ -282,6 +285,12 @@ function M.max_in_flight()
     end
   end
   return max_in_flight
+end
+
+-- Was a dry run asked for, and did the script get as far as reading the
+-- configuration? (hlua then ends with the dry run's summary.)
+function M.dry_run_active()
+  return settings ~= nil and settings.dry_run == true
 end
 
 -- harness.env(name [, default]): an environment variable, or the default

@@ -84,6 +84,119 @@ function M.date(ms)
   return os.date("!%Y-%m-%d %H:%M UTC", ms // 1000)
 end
 
+-- The lines of a text (a last line without a newline is a line too).
+local function lines_of(text)
+  local out = {}
+  if text == "" then return out end
+  for l in (text .. (text:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do out[#out + 1] = l end
+  return out
+end
+
+-- The shortest edit script from a to b (lists of lines), Myers' O(ND)
+-- algorithm: a list of {op, line} with op " " (kept), "-" or "+".
+local function edit_script(a, b)
+  local n, m = #a, #b
+  local max = n + m
+  local v, trace = {[1] = 0}, {}
+  for d = 0, max do
+    local snapshot = {}
+    for k, x in pairs(v) do snapshot[k] = x end
+    trace[d] = snapshot
+    for k = -d, d, 2 do
+      local x
+      if k == -d or (k ~= d and (v[k - 1] or -1) < (v[k + 1] or -1)) then
+        x = v[k + 1] or 0
+      else
+        x = (v[k - 1] or 0) + 1
+      end
+      local y = x - k
+      while x < n and y < m and a[x + 1] == b[y + 1] do x, y = x + 1, y + 1 end
+      v[k] = x
+      if x >= n and y >= m then
+        -- walk back through the snapshots (trace[dd] is V before step dd)
+        local script = {}
+        for dd = d, 1, -1 do
+          local vv, kk = trace[dd], x - y
+          local prev_k = (kk == -dd or (kk ~= dd and (vv[kk - 1] or -1) < (vv[kk + 1] or -1)))
+            and kk + 1 or kk - 1
+          local px = vv[prev_k] or 0
+          local py = px - prev_k
+          while x > px and y > py do
+            table.insert(script, 1, {" ", a[x]})
+            x, y = x - 1, y - 1
+          end
+          if x == px then
+            table.insert(script, 1, {"+", b[y]})
+            y = y - 1
+          else
+            table.insert(script, 1, {"-", a[x]})
+            x = x - 1
+          end
+        end
+        while x > 0 and y > 0 do
+          table.insert(script, 1, {" ", a[x]})
+          x, y = x - 1, y - 1
+        end
+        return script
+      end
+    end
+  end
+end
+
+--- A unified diff of two texts ("" when they are the same), as diff -u
+--- writes it. opts: from, to (the names in the header; default "a" and
+--- "b"), context (lines around each change; default 3).
+---@param old string
+---@param new string
+---@param opts? {from?: string, to?: string, context?: integer}
+---@return string
+function M.diff(old, new, opts)
+  opts = opts or {}
+  if old == new then return "" end
+  local a, b = lines_of(old), lines_of(new)
+  local script = edit_script(a, b)
+  local ctx = opts.context or 3
+  local out = {("--- %s\n+++ %s\n"):format(opts.from or "a", opts.to or "b")}
+  local i, total = 1, #script
+  local ai, bi = 1, 1 -- line numbers in a and b at script[i]
+  local pos = {}
+  for j, e in ipairs(script) do
+    pos[j] = {ai, bi}
+    if e[1] ~= "+" then ai = ai + 1 end
+    if e[1] ~= "-" then bi = bi + 1 end
+  end
+  while i <= total do
+    if script[i][1] == " " then
+      i = i + 1
+    else
+      local first = math.max(1, i - ctx)
+      local last = i
+      -- extend while changes are within 2*ctx of each other
+      local j = i
+      while j <= total do
+        if script[j][1] ~= " " then last = j end
+        if j - last > 2 * ctx then break end
+        j = j + 1
+      end
+      last = math.min(total, last + ctx)
+      local acount, bcount = 0, 0
+      local body = {}
+      for k = first, last do
+        local e = script[k]
+        body[#body + 1] = e[1] .. e[2] .. "\n"
+        if e[1] ~= "+" then acount = acount + 1 end
+        if e[1] ~= "-" then bcount = bcount + 1 end
+      end
+      -- an empty side starts before its first line, as diff -u writes it
+      out[#out + 1] = ("@@ -%d,%d +%d,%d @@\n"):format(pos[first][1] - (acount == 0 and 1 or 0), acount,
+        pos[first][2] - (bcount == 0 and 1 or 0), bcount)
+      out[#out + 1] = table.concat(body)
+      i = last + 1
+    end
+  end
+  return table.concat(out)
+end
+
 --- The text of a progress bar: "[#####...] 50/100  50%  25.0/s  ETA 2s".
 function M.progress(done, total, elapsed, width)
   width = width or 24

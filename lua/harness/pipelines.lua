@@ -63,16 +63,19 @@ function M.each(opts)
 end
 
 --- One pipeline: the data of the response, with its YAML in yamlPipeline
---- (and, as a shortcut, in yaml). opts: org, project.
+--- (and, as a shortcut, in yaml); with opts.decode also the YAML decoded,
+--- in doc (doc.pipeline.stages, ...). opts: org, project, decode.
 ---@param id string
----@param opts? harness.Scope
----@return {yamlPipeline: string, yaml: string, [string]: any}
+---@param opts? {org?: string|false, project?: string|false, decode?: boolean}
+---@return {yamlPipeline: string, yaml: string, doc?: table, [string]: any}
 function M.get(id, opts)
   check.string("pipelines.get", 1, id)
-  local _, params = scope("get", opts, nil, 2)
+  local params
+  opts, params = scope("get", opts, {"decode"}, 2)
   params.pipelineIdentifier = id
   local data = r.data(api.Pipelines.GetPipeline, params)
   data.yaml = r.nonnull(data.yamlPipeline)
+  if opts.decode and data.yaml then data.doc = require("harness.yaml").decode(data.yaml) end
   return data
 end
 
@@ -115,6 +118,34 @@ function M.update(id, yaml, opts)
   return r.data(api.Pipelines.UpdatePipelineV2, params)
 end
 
+--- Reads a pipeline, lets fn change its YAML document (fn(doc) changes
+--- doc in place, or returns a new one), and saves it: in the new YAML
+--- everything fn did not touch stays as it was (comments, order, quoting),
+--- so a pipeline kept in Git gets the smallest diff. Returns true when it
+--- changed something, false when fn changed nothing (then nothing is sent).
+--- In a dry run (--dry-run) it prints the diff instead of saving.
+--- opts: org, project.
+---@param id string
+---@param fn fun(doc: table): any
+---@param opts? harness.Scope
+---@return boolean changed
+function M.edit(id, fn, opts)
+  check.string("pipelines.edit", 1, id)
+  check.callable("pipelines.edit", 2, fn)
+  local _, params = scope("edit", opts, nil, 3)
+  local scoped = {org = params.orgIdentifier, project = params.projectIdentifier}
+  local old = M.yaml(id, scoped)
+  local new = require("harness.yaml").edit(old, fn)
+  if new == old then return false end
+  if config.settings().dry_run then
+    require("harness.dryrun").hold(("pipelines.edit %s (PUT %s)"):format(id, api.Pipelines.UpdatePipelineV2.path),
+      "\n" .. fmt.diff(old, new, {from = id .. ".yaml", to = id .. ".yaml (edited)"}))
+    return true
+  end
+  M.update(id, new, scoped)
+  return true
+end
+
 --- Deletes a pipeline.
 ---@param id string
 ---@param opts? harness.Scope
@@ -155,7 +186,9 @@ function M.url(pipeline, execution_id, opts)
 end
 
 --- Starts a run and says so on stderr, with the execution's link (unless
---- opts.quiet). opts: org, project, inputs (runtime-input YAML), module
+--- opts.quiet). opts: org, project, inputs (runtime-input YAML: a string,
+--- or a table encoded as YAML, e.g. {pipeline = {identifier = "x",
+--- variables = {{name = "tag", type = "String", value = "1.2"}}}}), module
 --- (moduleType, e.g. "cd"; default: from the pipeline's modules), quiet.
 --- Returns the plan execution: uuid (the execution id), status, url (its
 --- page in Harness), and the rest of Harness's answer.
@@ -166,13 +199,16 @@ function M.run(id, opts)
   check.string("pipelines.run", 1, id)
   local params
   opts, params = scope("run", opts, {"inputs", "module", "quiet"}, 2)
-  if opts.inputs ~= nil and type(opts.inputs) ~= "string" then
-    check.argerror("pipelines.run", "inputs", "runtime-input YAML string expected, got " .. type(opts.inputs))
+  local inputs = opts.inputs
+  if type(inputs) == "table" then inputs = require("harness.yaml").encode(inputs) end
+  if inputs ~= nil and type(inputs) ~= "string" then
+    check.argerror("pipelines.run", "inputs", "runtime-input YAML (a string or a table) expected, got " ..
+      type(inputs))
   end
   params.identifier = id
   params.moduleType = opts.module or module_of(id, params)
   -- YAML even when there are no inputs, as Harness's own SDK sends it
-  params.body = opts.inputs or ""
+  params.body = inputs or ""
   local plan = r.data(api.Execute.PostPipelineExecuteWithInputSetYaml, params).planExecution
   plan.url = M.url(id, plan.uuid, {org = params.orgIdentifier, project = params.projectIdentifier})
   if not opts.quiet then io.stderr:write(("hlua: started %s: %s\n"):format(id, plan.url)) end

@@ -52,14 +52,25 @@ function Response:json()
 end
 
 --- The Response for a transfer's result 'r' (status, headers, body, url,
---- elapsed) of the request method/path, after 'retries' retries.
+--- elapsed) of the request method/path, after 'retries' retries. A change
+--- held back by a dry run has dry_run = true.
 function M.new(r, method, path, retries)
   return setmetatable({
     status = r.status, headers = r.headers, body = r.body, url = r.url,
     ok = r.status >= 200 and r.status < 300, elapsed = r.elapsed, retries = retries,
-    method = method, path = path,
+    method = method, path = path, dry_run = r.dry_run,
   }, Response)
 end
+
+-- What the verbs return for a change a dry run held back: a placeholder
+-- whose every field is itself (so that res.data.planExecution.uuid reads
+-- without failing), dry_run = true, and "(dry run)" as text.
+local DryRun = {__name = "harness.DryRun", __tostring = function() return "(dry run)" end}
+function DryRun.__index(t, k)
+  if k == "dry_run" then return true end
+  return t
+end
+M.DRY_RUN = setmetatable({}, DryRun)
 
 --- The harness.Error for a transfer that got no answer (r.error_kind:
 --- transport, timeout, tls, too_large, interrupted, cancelled).
@@ -126,6 +137,7 @@ end
 --- when it is not JSON, nil when empty); raises a harness.Error at 'level'
 --- for a failure.
 function M.body(res, level)
+  if res.dry_run then return M.DRY_RUN end
   local decoded, bad
   if #res.body > 0 and looks_json(res) then
     local ok, v = pcall(json.decode, res.body)

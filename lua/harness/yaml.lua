@@ -10,7 +10,7 @@
 -- compared with what the function made; a document whose splice would not
 -- read back the same (rare: anchors shared in odd ways) is written whole.
 
-local json = harness.json          -- the null sentinel and the marks live there
+local json = require "harness.json" -- the null sentinel and the marks live there
 local C = require "hlua_yaml"
 
 local null = json.null
