@@ -170,6 +170,14 @@ local function declared_module_doc(mod)
   return out and (table.concat(out, "\n") .. "\n")
 end
 
+-- A plain field of harness, as its class declares it (harness.null).
+local function field_doc(name)
+  for _, f in ipairs(class_fields("harness") or {}) do
+    local n, rest = f:match("^([%w_]+)%??: (.*)$")
+    if n == name then return ("harness.%s: %s\n"):format(name, rest) end
+  end
+end
+
 -- harness.api, a tag of it, or one of its operations.
 local function api_doc(rest)
   local api = require "harness.api"
@@ -243,6 +251,7 @@ function M.text(name)
   local one = name:match("^harness%.([%w_]+)$")
   if one then
     return function_doc(TYPES, "harness.", one, name) or module_doc(one) or declared_module_doc(one)
+      or field_doc(one)
   end
   return nil
 end

@@ -25,6 +25,7 @@ local names = {
   sleep = {"harness.sched", "sleep"},
   -- data
   json = "harness.json",
+  null = {"harness.json", "null"},
   yaml = "harness.yaml",
   -- small things scripts need
   log = "harness.log",

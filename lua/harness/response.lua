@@ -11,6 +11,13 @@ local trace = require "harness.trace"
 
 local M = {}
 
+-- How an API response's JSON is read (the null rule): a member whose value
+-- is null is left out, so that it reads as nil and `if x then` and
+-- `x or default` do the right thing; a null inside an array stays
+-- harness.json.null (positions are kept). harness.json.decode alone keeps
+-- every null.
+local API_JSON = {omit_nulls = true}
+
 local BODY_IN_ERROR = 4096 -- bytes of a body kept in an error
 local EXCERPT = 200        -- characters of an HTML page in a message
 M.REASONS = {
@@ -40,11 +47,11 @@ local Response = {}
 Response.__index = Response
 Response.__name = "harness.Response"
 
---- res:json() -> the decoded body (cached); raises a json error when it is
---- not JSON.
+--- res:json() -> the decoded body (cached), by the null rule of API
+--- responses; raises a json error when it is not JSON.
 function Response:json()
   if self._json == nil then
-    local ok, v = pcall(json.decode, self.body)
+    local ok, v = pcall(json.decode, self.body, API_JSON)
     if not ok then error(json_error({status = self.status, url = self.url}, self.body, v), 2) end
     self._json = {v}
   end
@@ -140,7 +147,7 @@ function M.body(res, level)
   if res.dry_run then return M.DRY_RUN end
   local decoded, bad
   if #res.body > 0 and looks_json(res) then
-    local ok, v = pcall(json.decode, res.body)
+    local ok, v = pcall(json.decode, res.body, API_JSON)
     if ok then decoded = v else bad = v end
   end
   if not res.ok then error(M.http_error(res, decoded), level) end

@@ -69,6 +69,7 @@
 ---@field users harness.users            lua/harness/users.lua
 ---@field api harness.api                every operation (lua/types/harness_api.lua)
 ---@field yaml harness.yaml
+---@field null lightuserdata            the JSON null (harness.json.null)
 harness = {}
 
 --- Sends a request and returns the response for any HTTP status (res.status,
