@@ -123,6 +123,19 @@ describe_sandbox("script authors", function()
     assert.matches(h.prog .. ": interrupted\n$", err)
   end)
 
+  it("find JSON null falsy in API responses, and can still tell it apart", function()
+    local out, err, code = t.run([[
+      local me = harness.get("/ng/api/user/currentUser")
+      print(me.metaData, me.metaData and me.metaData + 1)
+      local p = harness.pipelines.list{org = "default", project = "default_project"}[1]
+      print(p.gitDetails.branch or "no branch")
+      local res = harness.request("GET", "/ng/api/user/currentUser")
+      print(res:json().metaData, harness.json.decode(res.body).metaData == harness.null)
+      print(harness.json.decode('{"a":null,"b":[1,null,3]}', {omit_nulls = true}).b[2] == harness.null)]])
+    assert.equal(0, code, err)
+    assert.equal("nil\tnil\nno branch\nnil\ttrue\ntrue\n", out)
+  end)
+
   it("read feature-flag errors once, not as '404 404'", function()
     local _, err = t.run('harness.feature_flags.get("dark_mode", {org = "payments", project = "checkout", environment = "nosuch"})')
     assert.matches(": 404: environment not found", err)

@@ -67,6 +67,9 @@ end)
 
 describe("the HTTP module", function()
   it("needs nothing of the executable and loads in stock lua5.4", function()
+    -- a sanitizer build's module needs the sanitizer's runtime, which
+    -- stock lua5.4 has not got
+    if os.getenv("HLUA_SANITIZER_REPORTS") then return pending("a sanitizer build") end
     local dir = h.bin:match("^(.*)/[^/]*$") or "."
     local out, err, code = h.sh("lua5.4 -e " .. h.q("package.cpath = '" .. dir .. "/?.so;' .. package.cpath " ..
       "local m = require 'hlua_http' print(type(m.client), m.parse_head('HTTP/1.1 204 x\\r\\nA: b\\r\\n'))"))
