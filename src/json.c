@@ -117,6 +117,39 @@ static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
   B->n += n;
 }
 
+/* Largest buffer kept for the next encode: its pages are mapped already,
+** which spares the page faults of a fresh one (a large share of the time
+** for documents of megabytes).  Bigger ones are freed after use. */
+#define JSON_KEEP ((size_t)64 << 20)
+
+/* Pushes the buffer kept by the last encode (upvalue 1 of the module's
+** functions), emptied, or a new one.  The upvalue is cleared meanwhile, so
+** an encode run from a finalizer in the middle of this one (or one that
+** raised an error, whose buffer is then collected) never shares it. */
+static Buf *buf_take(lua_State *L) {
+  Buf *B;
+  if (lua_type(L, lua_upvalueindex(1)) != LUA_TUSERDATA)
+    return buf_new(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushboolean(L, 0);
+  lua_replace(L, lua_upvalueindex(1));
+  B = (Buf *)lua_touserdata(L, -1);
+  B->n = 0;
+  return B;
+}
+
+/* Keeps the buffer at idx for the next buf_take, or frees its bytes now
+** (rather than at the next collection) when it is too big to keep. */
+static void buf_keep(lua_State *L, int idx) {
+  Buf *B = (Buf *)lua_touserdata(L, idx);
+  if (B->size > JSON_KEEP) {
+    buf_free(B);
+    return;
+  }
+  lua_pushvalue(L, idx);
+  lua_replace(L, lua_upvalueindex(1));
+}
+
 /* }====================================================================== */
 
 
@@ -143,6 +176,139 @@ static size_t utf8_len(const unsigned char *p) {
   if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
   return 4;
 }
+
+/* UTF-8 validation as a DFA (RFC 3629: no overlongs, no surrogates,
+** nothing above U+10FFFF), for the hot loops: one table load and one shift
+** a byte, no branches, so text mixing scripts (1 to 4 bytes a character)
+** costs no mispredictions.  A state is a bit offset into a 64-bit row: the
+** row of a byte's class holds, for each state, the next state ("shift-based
+** DFA").  ACCEPT is 0 (between characters); REJECT is sticky. */
+enum {
+  U8_ACCEPT = 0, U8_REJECT = 6,
+  U8_CONT1 = 12, U8_CONT2 = 18, U8_CONT3 = 24,  /* continuation bytes due */
+  U8_E0 = 30, U8_ED = 36, U8_F0 = 42, U8_F4 = 48 /* second byte restricted */
+};
+
+/* Byte classes: ASCII; continuation 80-8F, 90-9F, A0-BF; never valid (C0,
+** C1, F5-FF); leads C2-DF, E0, E1-EC EE-EF, ED, F0, F1-F3, F4. */
+static const unsigned char utf8_class[256] = {
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+  3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3, 3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,
+  4,4,5,5,5,5,5,5,5,5,5,5,5,5,5,5, 5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,
+  6,7,7,7,7,7,7,7,7,7,7,7,7,8,7,7, 9,10,10,10,11,4,4,4,4,4,4,4,4,4,4,4
+};
+
+/* A row with every transition to REJECT, and one transition replaced. */
+#define U8_ALL_REJECT \
+  (((uint64_t)U8_REJECT << 0) | ((uint64_t)U8_REJECT << 6) | \
+   ((uint64_t)U8_REJECT << 12) | ((uint64_t)U8_REJECT << 18) | \
+   ((uint64_t)U8_REJECT << 24) | ((uint64_t)U8_REJECT << 30) | \
+   ((uint64_t)U8_REJECT << 36) | ((uint64_t)U8_REJECT << 42) | \
+   ((uint64_t)U8_REJECT << 48))
+#define U8_T(from, to) ((uint64_t)((to) ^ U8_REJECT) << (from))
+
+static const uint64_t utf8_rows[12] = {
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ACCEPT),                   /* ASCII */
+  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
+    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_ED, U8_CONT1) ^
+    U8_T(U8_F4, U8_CONT2),                                      /* 80-8F */
+  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
+    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_ED, U8_CONT1) ^
+    U8_T(U8_F0, U8_CONT2),                                      /* 90-9F */
+  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
+    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_E0, U8_CONT1) ^
+    U8_T(U8_F0, U8_CONT2),                                      /* A0-BF */
+  U8_ALL_REJECT,                                                /* never */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT1),                    /* C2-DF */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_E0),                       /* E0 */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT2),                    /* E1-EF */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ED),                       /* ED */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F0),                       /* F0 */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT3),                    /* F1-F3 */
+  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F4)                        /* F4 */
+};
+
+static inline unsigned utf8_step(unsigned st, unsigned char c) {
+  return (unsigned)(utf8_rows[utf8_class[c]] >> st) & 63;
+}
+
+/* The first byte at or after p that does not start a well-formed UTF-8
+** sequence, skipping ASCII: where to report an error once the DFA has
+** rejected something after p (p in a NUL-terminated string). */
+static const unsigned char *utf8_first_bad(const unsigned char *p) {
+  for (;;) {
+    size_t n = *p < 0x80 ? 1 : utf8_len(p);
+    if (n == 0) return p;
+    p += n;
+  }
+}
+
+/* Word-at-a-time scanning: 8 bytes are loaded as one integer and tested
+** for the bytes that need work with the carry tricks of "Bit Twiddling
+** Hacks" (haszero, hasless).  The lowest flagged byte is always a true one
+** (false positives only appear above a true one), so on a little-endian
+** machine the first byte needing work is the lowest set bit. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_SWAR 1
+#else
+#define JSON_SWAR 0
+#endif
+
+#define ONES8  ((uint64_t)0x0101010101010101u)
+#define HIGHS8 ((uint64_t)0x8080808080808080u)
+
+static inline uint64_t load64(const unsigned char *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+
+static inline void store64(char *p, uint64_t x) {
+  memcpy(p, &x, 8);
+}
+
+/* Flags (high bit of the byte) the bytes of x that end a run of plain
+** string text: controls, '"' and '\\' (bytes from 0x80 on are not flagged;
+** x & HIGHS8 finds those). */
+static inline uint64_t str_stops(uint64_t x) {
+  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
+  return (((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
+          ((b - ONES8) & ~b)) & HIGHS8;
+}
+
+/* Loads the n < 8 bytes at p as the low bytes of a word, the rest zero:
+** the tail of a string, which may end at the end of its memory block. */
+static inline uint64_t load_tail(const unsigned char *p, size_t n) {
+  uint64_t x = 0;
+  size_t k = 0;
+  if (n & 4) {
+    uint32_t t;
+    memcpy(&t, p, 4);
+    x = t;
+    k = 4;
+  }
+  if (n & 2) {
+    uint16_t t;
+    memcpy(&t, p + k, 2);
+    x |= (uint64_t)t << (8 * k);
+    k += 2;
+  }
+  if (n & 1)
+    x |= (uint64_t)p[k] << (8 * k);
+  return x;
+}
+
+#if JSON_SWAR
+/* The index of the first flagged byte of a nonzero mask. */
+static inline size_t first_flagged(uint64_t m) {
+  return (size_t)__builtin_ctzll(m) >> 3;
+}
+#endif
 
 /* Reads an optional integer field of the options table at 'idx'. */
 static int opt_int(lua_State *L, int idx, const char *field, int def,
@@ -761,67 +927,109 @@ static int encode_error(Encoder *E, const Frame *f, const char *what) {
   return lua_error(L);
 }
 
-/* What each byte needs in a string: 0 copy, 1 escape, 2 check UTF-8. */
-static const unsigned char str_escape[256] = {
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2
+/* The escape of each byte in a string: 0 for none (and for bytes from 0x80
+** on, which are checked as UTF-8), else the letter after the backslash
+** ('u' for \u00XX). */
+static const char str_escape[256] = {
+  'u','u','u','u','u','u','u','u','b','t','n','u','f','r','u','u',
+  'u','u','u','u','u','u','u','u','u','u','u','u','u','u','u','u',
+  0,0,'"',0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,'\\',0,0,0
 };
 
-/* Writes the escape for ASCII byte c (a quote, backslash or control). */
-static void put_escape(lua_State *L, Buf *B, unsigned char c) {
+/* Bytes of a string encoded per reservation: the output of a segment is at
+** most 6 times its input (\u001f for a control byte), reserved at once so
+** that the copy loop needs no bounds checks. */
+#define JSON_SEGMENT 4096
+
+/* Raises the error for the invalid UTF-8 that the DFA found in s. */
+static int utf8_error(Encoder *E, const char *s, const Frame *f, int iskey) {
+  char what[80];
+  const unsigned char *bad = utf8_first_bad((const unsigned char *)s);
+  snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of the %s)",
+           (int)(bad - (const unsigned char *)s) + 1, iskey ? "key" : "string");
+  return encode_error(E, f, what);
+}
+
+/* Writes the escape of ASCII byte c (e its letter) at w; returns the end. */
+static inline char *put_escape(char *w, unsigned char c, char e) {
   static const char hexd[] = "0123456789abcdef";
-  char e[6] = {'\\', 0, '0', '0', 0, 0};
-  size_t n = 2;
-  switch (c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\b': e[1] = 'b'; break;
-    case '\f': e[1] = 'f'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
-    default:
-      e[1] = 'u'; e[4] = hexd[c >> 4]; e[5] = hexd[c & 15]; n = 6;
-  }
-  buf_putn(L, B, e, n);
+  w[0] = '\\';
+  w[1] = e;
+  if (e != 'u') return w + 2;
+  w[2] = '0'; w[3] = '0'; w[4] = hexd[c >> 4]; w[5] = hexd[c & 15];
+  return w + 6;
 }
 
 /* Writes s as a JSON string; refuses invalid UTF-8 (naming frame f, and
-** whether the culprit is a key). s must be NUL-terminated, as Lua's are. */
+** whether the culprit is a key).  Text is copied 8 bytes at a time, each
+** word tested for bytes to escape as it is copied; words with bytes from
+** 0x80 on go through the UTF-8 DFA.  s must be NUL-terminated, as Lua's
+** strings are. */
 static void encode_string(Encoder *E, const char *s, size_t len,
                            const Frame *f, int iskey) {
   Buf *B = E->B;
-  const unsigned char *p = (const unsigned char *)s, *run = p;
-  const unsigned char *end = p + len;
-  buf_reserve(E->L, B, len + 2);
-  B->b[B->n++] = '"';
-  for (;;) {
-    while (!str_escape[*p]) p++;
-    if (p >= end) break;
-    if (*p >= 0x80) {
-      size_t n = utf8_len(p);
-      if (n == 0) {
-        char what[80];
-        snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of "
-                 "the %s)", (int)(p - (const unsigned char *)s) + 1,
-                 iskey ? "key" : "string");
-        encode_error(E, f, what);
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  unsigned st = U8_ACCEPT;
+  char *w;
+  buf_reserve(E->L, B, len < JSON_SEGMENT ? 6 * len + 8 + 2 : 2);
+  w = B->b + B->n;
+  *w++ = '"';
+  while (p < end) {
+    const unsigned char *seg = end - p > JSON_SEGMENT ? p + JSON_SEGMENT : end;
+    if (len >= JSON_SEGMENT) {   /* long string: reserve per segment */
+      B->n = (size_t)(w - B->b);
+      buf_reserve(E->L, B, 6 * (size_t)(seg - p) + 8 + 1);
+      w = B->b + B->n;
+    }
+#if JSON_SWAR
+    while (p < seg) {
+      size_t avail = (size_t)(seg - p), i, n;
+      uint64_t x = avail >= 8 ? load64(p) : load_tail(p, avail), stops, high;
+      size_t take = avail >= 8 ? 8 : avail;
+      store64(w, x);   /* the reservation has 8 bytes of slack */
+      stops = str_stops(x);
+      high = x & HIGHS8;
+      if (take < 8) {   /* the zero padding is no stop */
+        stops &= ((uint64_t)1 << (8 * take)) - 1;
+      }
+      if ((stops | high | st) == 0) {
+        p += take;
+        w += take;
+        continue;
+      }
+      n = stops ? first_flagged(stops) : take;
+      if (high | st) {
+        for (i = 0; i < n; i++) st = utf8_step(st, p[i]);
+        if (st == U8_REJECT) utf8_error(E, s, f, iskey);
       }
       p += n;
-      continue;
+      w += n;
+      if (n < take) {   /* *p needs an escape, and must start a character */
+        if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);
+        w = put_escape(w, *p, str_escape[*p]);
+        p++;
+      }
     }
-    buf_putn(E->L, B, (const char *)run, (size_t)(p - run));
-    put_escape(E->L, B, *p);
-    run = ++p;
+#else
+    for (; p < seg; p++) {
+      unsigned c = *p;
+      char e;
+      if (c >= 0x80 || st != U8_ACCEPT) {
+        st = utf8_step(st, (unsigned char)c);
+        if (st == U8_REJECT) utf8_error(E, s, f, iskey);
+        *w++ = (char)c;
+      }
+      else if ((e = str_escape[c]) == 0)
+        *w++ = (char)c;
+      else
+        w = put_escape(w, (unsigned char)c, e);
+    }
+#endif
   }
-  buf_putn(E->L, B, (const char *)run, (size_t)(end - run));
-  buf_putc(E->L, B, '"');
+  if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);   /* cut short */
+  *w++ = '"';
+  B->n = (size_t)(w - B->b);
 }
 
 /* Writes the decimal digits of u ending at 'e'; returns where they start. */
@@ -1138,6 +1346,7 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
 static int json_encode(lua_State *L) {
   Encoder E;
   Frame root = {NULL, NULL, 0, 0, NULL};
+  int bufidx;
   luaL_checkany(L, 1);
   E.indent = 0;
   E.sort = 0;
@@ -1156,12 +1365,13 @@ static int json_encode(lua_State *L) {
   E.arrayidx = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
   E.objectidx = lua_gettop(L);
-  E.B = buf_new(L);
+  E.B = buf_take(L);
+  bufidx = lua_gettop(L);
   E.L = L;
   lua_pushvalue(L, 1);
   encode_value(&E, &root, 0);
   lua_pushlstring(L, E.B->b, E.B->n);
-  buf_free(E.B);   /* now, rather than at the next collection */
+  buf_keep(L, bufidx);
   return 1;
 }
 
@@ -1248,7 +1458,9 @@ int hlua_open_json(lua_State *L) {
     {NULL, NULL}
   };
   init_registry(L);
-  luaL_newlib(L, funcs);
+  luaL_newlibtable(L, funcs);
+  lua_pushboolean(L, 0);   /* upvalue: the buffer kept between encodes */
+  luaL_setfuncs(L, funcs, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   lua_setfield(L, -2, "null");
   return 1;

