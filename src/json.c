@@ -32,6 +32,7 @@
 ** userdata whose __gc frees them, and everything else is on the C stack.
 */
 #include <float.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -1149,42 +1150,57 @@ static int bad_key(Encoder *E, const Frame *f, int kind) {
   return encode_error(E, f, what);
 }
 
-/* Checks that the table at idx holds exactly the keys 1..n; returns n. */
-static lua_Integer array_length(Encoder *E, int idx, const Frame *f) {
+/* Raises the error for an array with n items, the largest index max. */
+static int sparse_array(Encoder *E, const Frame *f, lua_Integer n,
+                        lua_Integer max) {
+  char what[96];
+  snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
+           "largest index %lld)", (long long)n, (long long)max);
+  return encode_error(E, f, what);
+}
+
+/* Writes the array at idx, whose first key and value lua_next has pushed;
+** its keys must be exactly 1..n.  Arrays built in order (decoded ones,
+** lists filled from 1 on) give their keys to lua_next as 1, 2, 3..., so
+** one pass both checks and writes them.  From the first key out of that
+** order on, the remaining keys are checked first, then their values
+** fetched by index. */
+static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
-  lua_Integer n = 0, max = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  lua_Integer i = 0, n, max;
+  Frame c = {f, NULL, 0, 0, NULL};
+  buf_putc(L, E->B, '[');
+  do {
+    if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != i + 1)
+      goto unordered;
+    if (i > 0) buf_putc(L, E->B, ',');
+    if (E->indent) put_newline(E, depth);
+    c.index = ++i;
+    encode_value(E, &c, depth);
+    lua_pop(L, 1);
+  } while (lua_next(L, idx));
+  goto close;
+unordered:
+  /* Keys 1..i are written; the others must be i+1..n, in any order. */
+  n = max = i;
+  do {
     lua_Integer k = 0;
     if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
       bad_key(E, f, KIND_ARRAY);
     if (k > max) max = k;
     n++;
     lua_pop(L, 1);
-  }
-  if (max != n) {
-    char what[96];
-    snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
-             "largest index %lld)", (long long)n, (long long)max);
-    encode_error(E, f, what);
-  }
-  return n;
-}
-
-static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
-  lua_State *L = E->L;
-  lua_Integer i, n = array_length(E, idx, f);
-  Frame c = {f, NULL, 0, 0, NULL};
-  if (n == 0) { buf_putn(L, E->B, "[]", 2); return; }
-  buf_putc(L, E->B, '[');
-  for (i = 1; i <= n; i++) {
-    if (i > 1) buf_putc(L, E->B, ',');
+  } while (lua_next(L, idx));
+  if (max != n) sparse_array(E, f, n, max);
+  while (i < n) {
+    if (i > 0) buf_putc(L, E->B, ',');
     if (E->indent) put_newline(E, depth);
-    c.index = i;
-    lua_rawgeti(L, idx, i);
+    c.index = ++i;
+    lua_rawgeti(L, idx, i);   /* nil if a finalizer took it away: null */
     encode_value(E, &c, depth);
     lua_pop(L, 1);
   }
+close:
   if (E->indent) put_newline(E, depth - 1);
   buf_putc(L, E->B, ']');
 }
@@ -1201,7 +1217,9 @@ static void encode_member(Encoder *E, const char *k, size_t klen, int first,
   encode_value(E, &c, depth);
 }
 
-typedef struct Key { const char *s; size_t n; } Key;
+/* A key to sort: its bytes, and its index in the table of keys that
+** keeps the string alive. */
+typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
 
 static int key_cmp(const void *a, const void *b) {
   const Key *x = (const Key *)a, *y = (const Key *)b;
@@ -1209,48 +1227,73 @@ static int key_cmp(const void *a, const void *b) {
   return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Writes the object at idx with its keys in byte order.  The keys array is
-** a userdata, so an error halfway leaks nothing; the strings it points to
-** stay alive as keys of the table, which nothing changes meanwhile. */
-static size_t encode_sorted(Encoder *E, int idx, const Frame *f, int depth) {
+/* Writes the members of the object at idx with their keys in byte order;
+** returns how many.  Any allocation can run a finalizer that changes the
+** table, so nothing here trusts it across one: the keys are copied into
+** a new table (on the stack, so the strings stay alive whatever happens to
+** the object), the C array that is sorted points into strings that table
+** keeps, and each value is fetched again when it is written.  A key that a
+** finalizer removes meanwhile is left out, one it adds is not seen. */
+static lua_Integer encode_sorted(Encoder *E, int idx, const Frame *f,
+                                 int depth) {
   lua_State *L = E->L;
-  size_t n = 0, i;
-  Key *keys;
+  lua_Integer n = 0, i, written = 0;
+  int keys;
+  Key *k;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  while (lua_next(L, idx)) {   /* count (no allocation) */
     if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
     n++;
     lua_pop(L, 1);
   }
-  keys = (Key *)lua_newuserdatauv(L, n * sizeof(Key), 0);
-  i = 0;
+  lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0);
+  keys = lua_gettop(L);
+  n = 0;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    keys[i].s = lua_tolstring(L, -2, &keys[i].n);
-    i++;
+  while (lua_next(L, idx)) {   /* the table may have changed: take what is there */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushnil(L);   /* bad_key reads the key at -2 */
+      bad_key(E, f, KIND_OBJECT);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++n);
+  }
+  if ((size_t)n > SIZE_MAX / sizeof(Key))
+    luaL_error(L, "not enough memory");
+  k = (Key *)lua_newuserdatauv(L, (size_t)n * sizeof(Key), 0);
+  for (i = 0; i < n; i++) {   /* strings kept by 'keys', which only we see */
+    lua_rawgeti(L, keys, i + 1);
+    k[i].s = lua_tolstring(L, -1, &k[i].n);
+    k[i].i = i + 1;
     lua_pop(L, 1);
   }
-  qsort(keys, n, sizeof(Key), key_cmp);
+  if (n > 1) qsort(k, (size_t)n, sizeof(Key), key_cmp);
   for (i = 0; i < n; i++) {
-    lua_pushlstring(L, keys[i].s, keys[i].n);
-    lua_rawget(L, idx);
-    encode_member(E, keys[i].s, keys[i].n, i == 0, f, depth);
+    lua_rawgeti(L, keys, k[i].i);
+    if (lua_rawget(L, idx) == LUA_TNIL) {   /* removed meanwhile */
+      lua_pop(L, 1);
+      continue;
+    }
+    encode_member(E, k[i].s, k[i].n, written++ == 0, f, depth);
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
-  return n;
+  lua_pop(L, 2);
+  return written;
 }
 
-/* Writes the object at idx; keys must be strings. */
+/* Writes the object at idx, whose first key and value lua_next has pushed
+** (or, sorting, pops them); keys must be strings. */
 static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
   int first = 1;
   buf_putc(L, E->B, '{');
-  if (E->sort)
+  if (E->sort) {
+    lua_pop(L, 2);
     first = encode_sorted(E, idx, f, depth) == 0;
+  }
   else {
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    do {
       size_t klen;
       const char *k;
       if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
@@ -1258,14 +1301,14 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
       encode_member(E, k, klen, first, f, depth);
       first = 0;
       lua_pop(L, 1);
-    }
+    } while (lua_next(L, idx));
   }
   if (E->indent && !first) put_newline(E, depth - 1);
   buf_putc(L, E->B, '}');
 }
 
 /* Writes the table at idx as an array or an object: its mark decides, or
-** else its keys (an empty table without a mark is an object). */
+** else its first key (an empty table without a mark is an object). */
 static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   lua_State *L = E->L;
   const Frame *g;
@@ -1283,15 +1326,14 @@ static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   if (!lua_checkstack(L, 8))
     encode_error(E, f, "cannot encode: Lua stack exhausted");
   kind = table_kind(E, idx);
-  if (kind == KIND_AUTO) {
-    lua_pushnil(L);
-    if (lua_next(L, idx)) {
-      kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
-      lua_pop(L, 2);
-    }
-    else
-      kind = KIND_OBJECT;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) {
+    if (kind == KIND_ARRAY) buf_putn(L, E->B, "[]", 2);
+    else buf_putn(L, E->B, "{}", 2);
+    return;
   }
+  if (kind == KIND_AUTO)
+    kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
   if (kind == KIND_ARRAY)
     encode_array(E, idx, f, depth);
   else

@@ -162,3 +162,64 @@ describe("harness.json encode buffer", function()
     assert.are.same(t, json.decode(s))
   end)
 end)
+
+-- A chunk for a fresh hlua: encodes with sort_keys objects that a finalizer
+-- changes while they are encoded ('change' says how), and checks the text.
+local function finalizer_chunk(change)
+  return [[
+local json = harness.json
+local objs = {}
+for i = 1, 300 do
+  local o = {}
+  for k = 1, 40 do o[string.rep("k", 30) .. k] = k end
+  objs[i] = o
+end
+local fired = 0
+local function change(o, round) ]] .. change .. [[ end
+local function arm()
+  setmetatable({}, {__gc = function()
+    fired = fired + 1
+    for _, o in ipairs(objs) do change(o, fired) end
+  end})
+end
+collectgarbage("generational", 1, 100)
+for round = 1, 6 do
+  arm()
+  local s = json.encode(objs, {sort_keys = true})
+  -- every value is one the table held
+  for _, o in ipairs(json.decode(s)) do
+    for k, v in pairs(o) do assert(math.type(v) == "integer", k) end
+  end
+  -- keys come out in byte order
+  for obj in s:gmatch("%b{}") do
+    local prev = ""
+    for k in obj:gmatch('"([^"]+)":') do assert(k > prev, k .. " after " .. prev); prev = k end
+  end
+end
+collectgarbage("incremental")
+print("ok", fired > 0)
+]]
+end
+
+describe("harness.json encode with sort_keys", function()
+  -- Counting the keys, allocating, then filling: a finalizer run by the
+  -- allocation added keys (a heap overflow) or dropped them (pointers to
+  -- freed strings).
+  it("survives a finalizer that adds keys to the table being encoded", function()
+    local out, err, code = hlua(finalizer_chunk(
+      'for k = 1, 200 do o["x" .. round .. "_" .. k] = k end'))
+    assert.are.equal(0, code, err)
+    assert.are.equal("ok\ttrue\n", out)
+  end)
+
+  it("survives a finalizer that removes keys of the table being encoded", function()
+    local out, err, code = hlua(finalizer_chunk([[
+      local n = 0
+      for k in pairs(o) do n = n + 1 end
+      for k in pairs(o) do if n > 2 then o[k] = nil; n = n - 1 end end
+      for k = 1, 3 do o["y" .. round .. "_" .. k] = k end
+      collectgarbage("step")]]))
+    assert.are.equal(0, code, err)
+    assert.are.equal("ok\ttrue\n", out)
+  end)
+end)
