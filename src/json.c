@@ -54,6 +54,8 @@
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
 #define JSON_EXCERPT     24      /* bytes of context either side in an error */
+#define JSON_KEYS        256     /* entries of the decoder's string caches (2^n) */
+#define JSON_KEY_MAX     40      /* longest string they hold (Lua's short strings) */
 
 
 /* {======================================================================
@@ -182,25 +184,12 @@ static size_t utf8_len(const unsigned char *p) {
 ** nothing above U+10FFFF), for the hot loops: one table load and one shift
 ** a byte, no branches, so text mixing scripts (1 to 4 bytes a character)
 ** costs no mispredictions.  A state is a bit offset into a 64-bit row: the
-** row of a byte's class holds, for each state, the next state ("shift-based
-** DFA").  ACCEPT is 0 (between characters); REJECT is sticky. */
+** row of a byte holds, for each state, the next state ("shift-based DFA").
+** ACCEPT is 0 (between characters); REJECT is sticky. */
 enum {
   U8_ACCEPT = 0, U8_REJECT = 6,
   U8_CONT1 = 12, U8_CONT2 = 18, U8_CONT3 = 24,  /* continuation bytes due */
   U8_E0 = 30, U8_ED = 36, U8_F0 = 42, U8_F4 = 48 /* second byte restricted */
-};
-
-/* Byte classes: ASCII; continuation 80-8F, 90-9F, A0-BF; never valid (C0,
-** C1, F5-FF); leads C2-DF, E0, E1-EC EE-EF, ED, F0, F1-F3, F4. */
-static const unsigned char utf8_class[256] = {
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3, 3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,
-  4,4,5,5,5,5,5,5,5,5,5,5,5,5,5,5, 5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,
-  6,7,7,7,7,7,7,7,7,7,7,7,7,8,7,7, 9,10,10,10,11,4,4,4,4,4,4,4,4,4,4,4
 };
 
 /* A row with every transition to REJECT, and one transition replaced. */
@@ -212,29 +201,42 @@ static const unsigned char utf8_class[256] = {
    ((uint64_t)U8_REJECT << 48))
 #define U8_T(from, to) ((uint64_t)((to) ^ U8_REJECT) << (from))
 
-static const uint64_t utf8_rows[12] = {
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ACCEPT),                   /* ASCII */
-  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
-    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_ED, U8_CONT1) ^
-    U8_T(U8_F4, U8_CONT2),                                      /* 80-8F */
-  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
-    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_ED, U8_CONT1) ^
-    U8_T(U8_F0, U8_CONT2),                                      /* 90-9F */
-  U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ U8_T(U8_CONT2, U8_CONT1) ^
-    U8_T(U8_CONT3, U8_CONT2) ^ U8_T(U8_E0, U8_CONT1) ^
-    U8_T(U8_F0, U8_CONT2),                                      /* A0-BF */
-  U8_ALL_REJECT,                                                /* never */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT1),                    /* C2-DF */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_E0),                       /* E0 */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT2),                    /* E1-EF */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ED),                       /* ED */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F0),                       /* F0 */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT3),                    /* F1-F3 */
-  U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F4)                        /* F4 */
+/* The rows of the byte classes: continuation bytes 80-8F, 90-9F, A0-BF
+** (which the restricted states tell apart), leads C2-DF, E0, E1-EC EE-EF,
+** ED, F0, F1-F3, F4; ASCII; and C0, C1, F5-FF, never valid. */
+#define U8_ASCII (U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ACCEPT))
+#define U8_80 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_ED, U8_CONT1) ^ U8_T(U8_F4, U8_CONT2))
+#define U8_90 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_ED, U8_CONT1) ^ U8_T(U8_F0, U8_CONT2))
+#define U8_A0 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_E0, U8_CONT1) ^ U8_T(U8_F0, U8_CONT2))
+#define U8_ROW(c) \
+  ((c) < 0x80 ? U8_ASCII : (c) < 0x90 ? U8_80 : (c) < 0xA0 ? U8_90 : \
+   (c) < 0xC0 ? U8_A0 : (c) < 0xC2 ? U8_ALL_REJECT : \
+   (c) < 0xE0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT1) : \
+   (c) == 0xE0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_E0) : \
+   (c) == 0xED ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ED) : \
+   (c) < 0xF0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT2) : \
+   (c) == 0xF0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F0) : \
+   (c) < 0xF4 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT3) : \
+   (c) == 0xF4 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F4) : U8_ALL_REJECT)
+#define U8_ROW4(c) U8_ROW(c), U8_ROW(c + 1), U8_ROW(c + 2), U8_ROW(c + 3)
+#define U8_ROW16(c) U8_ROW4(c), U8_ROW4(c + 4), U8_ROW4(c + 8), U8_ROW4(c + 12)
+
+/* The row of every byte. */
+static const uint64_t utf8_rows[256] = {
+  U8_ROW16(0x00), U8_ROW16(0x10), U8_ROW16(0x20), U8_ROW16(0x30),
+  U8_ROW16(0x40), U8_ROW16(0x50), U8_ROW16(0x60), U8_ROW16(0x70),
+  U8_ROW16(0x80), U8_ROW16(0x90), U8_ROW16(0xA0), U8_ROW16(0xB0),
+  U8_ROW16(0xC0), U8_ROW16(0xD0), U8_ROW16(0xE0), U8_ROW16(0xF0)
 };
 
 static inline unsigned utf8_step(unsigned st, unsigned char c) {
-  return (unsigned)(utf8_rows[utf8_class[c]] >> st) & 63;
+  return (unsigned)(utf8_rows[c] >> st) & 63;
 }
 
 /* The first byte at or after p that does not start a well-formed UTF-8
@@ -248,44 +250,51 @@ static const unsigned char *utf8_first_bad(const unsigned char *p) {
   }
 }
 
-/* Word-at-a-time scanning: 8 bytes are loaded as one integer and tested
-** for the bytes that need work with the carry tricks of "Bit Twiddling
-** Hacks" (haszero, hasless).  The lowest flagged byte is always a true one
-** (false positives only appear above a true one), so on a little-endian
-** machine the first byte needing work is the lowest set bit. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define JSON_SWAR 1
+/* Block scanning of string text: 16 bytes at a time with SSE2 (every
+** x86-64 has it), else and for the last bytes 8 at a time in a 64-bit word
+** with the carry tricks of "Bit Twiddling Hacks" (haszero, hasless).  A
+** scan gives two masks, bit i for byte i: the stops ('"', '\\' and
+** controls, the bytes that end a run of plain text) and the bytes from
+** 0x80 on (to check as UTF-8).  In a word, the lowest flagged byte is
+** always a true one (false positives only appear above a true one), which
+** is all the scans need: they act on the first stop and scan again after
+** it.  load64 puts the first byte of memory lowest on any machine. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_LITTLE_ENDIAN 1
 #else
-#define JSON_SWAR 0
+#define JSON_LITTLE_ENDIAN 0
 #endif
 
 #define ONES8  ((uint64_t)0x0101010101010101u)
 #define HIGHS8 ((uint64_t)0x8080808080808080u)
 
+/* The 8 bytes at p, the first one lowest. */
 static inline uint64_t load64(const unsigned char *p) {
   uint64_t x;
+#if JSON_LITTLE_ENDIAN
   memcpy(&x, p, 8);
+#else
+  int i;
+  for (x = 0, i = 7; i >= 0; i--) x = x << 8 | p[i];
+#endif
   return x;
 }
 
+/* Stores x at p as load64 would read it back. */
 static inline void store64(char *p, uint64_t x) {
+#if JSON_LITTLE_ENDIAN
   memcpy(p, &x, 8);
-}
-
-/* Flags (high bit of the byte) the bytes of x that end a run of plain
-** string text: controls, '"' and '\\' (bytes from 0x80 on are not flagged;
-** x & HIGHS8 finds those). */
-static inline uint64_t str_stops(uint64_t x) {
-  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
-  return (((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
-          ((b - ONES8) & ~b)) & HIGHS8;
+#else
+  int i;
+  for (i = 0; i < 8; i++, x >>= 8) p[i] = (char)(x & 0xFF);
+#endif
 }
 
 /* Loads the n < 8 bytes at p as the low bytes of a word, the rest zero:
 ** the tail of a string, which may end at the end of its memory block. */
 static inline uint64_t load_tail(const unsigned char *p, size_t n) {
   uint64_t x = 0;
+#if JSON_LITTLE_ENDIAN
   size_t k = 0;
   if (n & 4) {
     uint32_t t;
@@ -301,15 +310,84 @@ static inline uint64_t load_tail(const unsigned char *p, size_t n) {
   }
   if (n & 1)
     x |= (uint64_t)p[k] << (8 * k);
+#else
+  while (n > 0) x = x << 8 | p[--n];
+#endif
   return x;
 }
 
-#if JSON_SWAR
-/* The index of the first flagged byte of a nonzero mask. */
-static inline size_t first_flagged(uint64_t m) {
-  return (size_t)__builtin_ctzll(m) >> 3;
+/* The mask with bit i for each byte i of the word whose high bit is set
+** (the high bits gathered by one multiplication). */
+static inline unsigned word_mask(uint64_t m) {
+  return (unsigned)((((m & HIGHS8) >> 7) * (uint64_t)0x0102040810204080u) >> 56);
+}
+
+/* Scans the word x (8 bytes of text; copied to w unless w is NULL):
+** returns the stops, and sets *high. */
+static inline unsigned scan_word(uint64_t x, char *w, unsigned *high) {
+  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
+  if (w != NULL) store64(w, x);
+  *high = word_mask(x);
+  return word_mask(((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
+                   ((b - ONES8) & ~b));
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define JSON_BLOCK 16
+
+/* Scans the 16 bytes at p (copied to w unless w is NULL): returns the
+** stops, and sets *high.  Signed compares: bytes from 0x80 on are below
+** 0x20 too, so they are taken out of the stops. */
+static inline unsigned scan_block(const unsigned char *p, char *w,
+                                  unsigned *high) {
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i stop = _mm_or_si128(
+    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  unsigned h = (unsigned)_mm_movemask_epi8(v);
+  if (w != NULL) _mm_storeu_si128((__m128i *)(void *)w, v);
+  *high = h;
+  return (unsigned)_mm_movemask_epi8(stop) & ~h;
+}
+#else
+#define JSON_BLOCK 8
+
+static inline unsigned scan_block(const unsigned char *p, char *w,
+                                  unsigned *high) {
+  return scan_word(load64(p), w, high);
 }
 #endif
+
+/* Scans the n bytes of text at p, copying them to w unless w is NULL:
+** JSON_BLOCK of them, or 8, or the n < 8 left before the end of the
+** memory (then zero bytes follow, which are stops).  Returns the stops and
+** sets *high and *took (how many bytes the masks cover). */
+static inline unsigned scan_text_at(const unsigned char *p, size_t n, char *w,
+                                    unsigned *high, size_t *took) {
+  if (n >= JSON_BLOCK) {
+    *took = JSON_BLOCK;
+    return scan_block(p, w, high);
+  }
+  if (n >= 8) {
+    *took = 8;
+    return scan_word(load64(p), w, high);
+  }
+  *took = n;
+  return scan_word(load_tail(p, n), w, high);
+}
+
+/* The index of the first flagged byte of a nonzero mask. */
+static inline size_t first_flagged(unsigned m) {
+#if defined(__GNUC__)
+  return (size_t)__builtin_ctz(m);
+#else
+  size_t i = 0;
+  while (!(m & 1)) { m >>= 1; i++; }
+  return i;
+#endif
+}
 
 /* Reads an optional integer field of the options table at 'idx'. */
 static int opt_int(lua_State *L, int idx, const char *field, int def,
@@ -335,31 +413,80 @@ static int opt_int(lua_State *L, int idx, const char *field, int def,
 ** Decoding: text straight to the Lua stack, one pass, strict
 ** ======================================================================= */
 
+/* What a decode keeps for the next one (upvalue 2 of the module's
+** functions, taken out while in use like the encode buffer): the scratch
+** buffer, and two string caches, for object keys and for short string
+** values.  Keys repeat in nearly every document (a few dozen names,
+** thousands of times), and so do many values (statuses, identifiers,
+** tags); lua_pushlstring hashes each and looks it up in Lua's string
+** table.  The caches, direct-mapped, hold strings already made, checked
+** against the input bytes and pushed with lua_rawgeti.  Entry i is element
+** i+1 of the user value (a table: keys first, then values), which keeps
+** the strings alive.  Buf comes first: the buffer metatable's __gc frees
+** it. */
+typedef struct DecodeState {
+  Buf scratch;
+  struct { const char *s; size_t n; } cache[2 * JSON_KEYS];
+} DecodeState;
+
 typedef struct Decoder {
   lua_State *L;
   const char *s;      /* the whole input; Lua keeps a NUL after it */
   const char *p;      /* next byte to read */
   const char *end;    /* s + length */
   Buf *scratch;       /* unescaped bytes of the current string */
+  DecodeState *state;
+  int cacheidx;       /* stack slot of the table holding the cached strings */
   int nullidx;        /* stack slot of the null sentinel */
   int arrayidx;       /* stack slot of the array mark */
-  int base;           /* stack slot of the scratch buffer: the last fixed one */
+  int base;           /* stack slot of the decode state: the last fixed one */
   int maxdepth;
 } Decoder;
 
-/* Character classes inside a string: 0 copies as is, 1 ends the fast scan. */
-static const unsigned char str_stop[256] = {
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1
-};
-
 #define is_digit(c) ((unsigned)((c) - '0') < 10)
+
+/* Pushes the table of cached strings and the decode state kept by the last
+** decode (upvalue 2), or new ones; the upvalue is cleared meanwhile. */
+static DecodeState *state_take(lua_State *L) {
+  DecodeState *S;
+  int i;
+  if (lua_type(L, lua_upvalueindex(2)) == LUA_TUSERDATA) {
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushboolean(L, 0);
+    lua_replace(L, lua_upvalueindex(2));
+    lua_getiuservalue(L, -1, 1);
+    lua_insert(L, -2);
+    S = (DecodeState *)lua_touserdata(L, -1);
+    S->scratch.n = 0;
+    return S;
+  }
+  lua_createtable(L, 2 * JSON_KEYS, 0);
+  for (i = 1; i <= 2 * JSON_KEYS; i++) {   /* the array part, sized once */
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, i);
+  }
+  S = (DecodeState *)lua_newuserdatauv(L, sizeof(DecodeState), 1);
+  S->scratch.b = NULL;
+  S->scratch.n = S->scratch.size = 0;
+  for (i = 0; i < 2 * JSON_KEYS; i++) {
+    S->cache[i].s = NULL;
+    S->cache[i].n = (size_t)-1;   /* matches no string */
+  }
+  luaL_setmetatable(L, JSON_BUFFER_MT);
+  lua_pushvalue(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  return S;
+}
+
+/* Keeps the decode state at idx for the next decode, its scratch buffer
+** freed first if it grew large. */
+static void state_keep(lua_State *L, int idx) {
+  DecodeState *S = (DecodeState *)lua_touserdata(L, idx);
+  if (S->scratch.size > ((size_t)1 << 20))
+    buf_free(&S->scratch);
+  lua_pushvalue(L, idx);
+  lua_replace(L, lua_upvalueindex(2));
+}
 
 /* Adds the bytes [a, b) to the error excerpt, escaping what would garble a
 ** message (control bytes, broken UTF-8). */
@@ -456,45 +583,44 @@ static long read_hex4(const char *p) {
   return v;
 }
 
-/* Writes code point cp as UTF-8 into the scratch buffer. */
-static void put_utf8(lua_State *L, Buf *B, unsigned long cp) {
-  char u[4];
-  size_t n;
-  if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+/* Writes code point cp as UTF-8 at w; returns the end. */
+static char *put_utf8(char *w, unsigned long cp) {
+  if (cp < 0x80) { *w++ = (char)cp; }
   else if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2;
+    *w++ = (char)(0xC0 | (cp >> 6)); *w++ = (char)(0x80 | (cp & 0x3F));
   }
   else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+    *w++ = (char)(0xE0 | (cp >> 12)); *w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = (char)(0x80 | (cp & 0x3F));
   }
   else {
-    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
+    *w++ = (char)(0xF0 | (cp >> 18)); *w++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+    *w++ = (char)(0x80 | ((cp >> 6) & 0x3F)); *w++ = (char)(0x80 | (cp & 0x3F));
   }
-  buf_putn(L, B, u, n);
+  return w;
 }
 
-/* Decodes the \u escape at p (pointing at the backslash) into the scratch
-** buffer, joining surrogate pairs; returns the position after it. */
-static const char *decode_uescape(Decoder *D, const char *p) {
-  long hi = read_hex4(p + 2), lo = 0;
+/* Decodes the \u escape at p (pointing at the backslash) to UTF-8 at w,
+** joining surrogate pairs; returns the end of the output and sets *next
+** to the position after the escape. */
+static char *decode_uescape(Decoder *D, const unsigned char *p, char *w,
+                            const unsigned char **next) {
+  const char *s = (const char *)p;
+  long hi = read_hex4(s + 2), lo = 0;
   if (hi < 0)
-    decode_error(D, p, "invalid \\u escape (4 hex digits expected)");
+    decode_error(D, s, "invalid \\u escape (4 hex digits expected)");
   if (hi >= 0xDC00 && hi <= 0xDFFF)
-    decode_error(D, p, "lone low surrogate in \\u escape");
+    decode_error(D, s, "lone low surrogate in \\u escape");
   if (hi < 0xD800 || hi > 0xDBFF) {
-    put_utf8(D->L, D->scratch, (unsigned long)hi);
-    return p + 6;
+    *next = p + 6;
+    return put_utf8(w, (unsigned long)hi);
   }
-  if (p[6] != '\\' || p[7] != 'u' || (lo = read_hex4(p + 8)) < 0xDC00 ||
+  if (s[6] != '\\' || s[7] != 'u' || (lo = read_hex4(s + 8)) < 0xDC00 ||
       lo > 0xDFFF)
-    decode_error(D, p, "lone high surrogate in \\u escape");
-  put_utf8(D->L, D->scratch,
-           0x10000 + (((unsigned long)hi - 0xD800) << 10) +
-           ((unsigned long)lo - 0xDC00));
-  return p + 12;
+    decode_error(D, s, "lone high surrogate in \\u escape");
+  *next = p + 12;
+  return put_utf8(w, 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
+                  ((unsigned long)lo - 0xDC00));
 }
 
 /* Raises the error for the byte at p that stopped a string scan and is not
@@ -512,74 +638,171 @@ static int string_error(Decoder *D, const char *open, const char *p) {
   return decode_error(D, p, what);
 }
 
-/* Slow path of decode_string, for strings with escapes: unescapes into the
-** scratch buffer from p (a backslash) on, then pushes the result. */
-static void decode_string_escaped(Decoder *D, const char *open,
-                                   const char *start, const char *p) {
-  Buf *B = D->scratch;
-  B->n = 0;
-  buf_putn(D->L, B, start, (size_t)(p - start));
-  for (;;) {
-    const unsigned char *q = (const unsigned char *)p;
-    while (!str_stop[*q]) q++;
-    buf_putn(D->L, B, p, (size_t)((const char *)q - p));
-    p = (const char *)q;
-    if (*q == '"') break;
-    if (*q >= 0x80) {
-      size_t n = utf8_len(q);
-      if (n == 0) string_error(D, open, p);
-      buf_putn(D->L, B, p, n);
-      p += n;
-    }
-    else if (*q == '\\') {
-      char c;
-      switch (p[1]) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'u': p = decode_uescape(D, p); continue;
-        default:
-          if (p + 1 >= D->end)
-            decode_error(D, open, "unterminated string");
-          decode_error(D, p, "invalid escape in string");
-          return;
-      }
-      buf_putc(D->L, B, c);
-      p += 2;
-    }
-    else
-      string_error(D, open, p);
-  }
-  lua_pushlstring(D->L, B->b, B->n);
-  D->p = p + 1;
+/* Raises the error for the invalid UTF-8 that the DFA found in the string
+** text that starts at 'from' (after the last escape, or the quote). */
+static int text_error(Decoder *D, const char *open, const unsigned char *from) {
+  return string_error(D, open, (const char *)utf8_first_bad(from));
 }
 
-/* Pushes the string whose opening quote is at D->p.  Strings without
-** escapes (nearly all of them) are pushed straight from the input. */
-static void decode_string(Decoder *D) {
-  const char *open = D->p;
-  const unsigned char *p = (const unsigned char *)open + 1;
-  for (;;) {
-    size_t n = 0;
-    while (!str_stop[*p]) p++;
-    if (*p == '"') {
-      lua_pushlstring(D->L, open + 1, (size_t)((const char *)p - open - 1));
-      D->p = (const char *)p + 1;
-      return;
-    }
-    if (*p == '\\') {
-      decode_string_escaped(D, open, open + 1, (const char *)p);
-      return;
-    }
-    if (*p < 0x80 || (n = utf8_len(p)) == 0)
-      string_error(D, open, (const char *)p);
-    p += n;
+/* Runs the UTF-8 DFA over the n bytes at p from state st; returns the new
+** state.  Before the first byte from 0x80 on, ASCII leaves ACCEPT as is. */
+static inline unsigned utf8_run(unsigned st, const unsigned char *p, size_t n,
+                                unsigned high) {
+  size_t i = 0;
+  if (st == U8_ACCEPT) i = first_flagged(high | (1u << n));
+  for (; i + 4 <= n; i += 4) {   /* unrolled: the steps are a serial chain */
+    st = utf8_step(st, p[i]);
+    st = utf8_step(st, p[i + 1]);
+    st = utf8_step(st, p[i + 2]);
+    st = utf8_step(st, p[i + 3]);
   }
+  for (; i < n; i++) st = utf8_step(st, p[i]);
+  return st;
+}
+
+/* Skips string text from p, a block at a time, checking it as UTF-8:
+** returns the first quote, backslash or control byte (or the end of the
+** input: past it, the scan sees zero bytes). */
+static const unsigned char *scan_text(Decoder *D, const char *open,
+                                      const unsigned char *p) {
+  const unsigned char *from = p, *end = (const unsigned char *)D->end;
+  unsigned st = U8_ACCEPT;
+  for (;;) {
+    size_t took, n;
+    unsigned high, stops = scan_text_at(p, (size_t)(end - p), NULL, &high,
+                                        &took);
+    if (took < 8) stops |= 1u << took;   /* the end */
+    if ((stops | high | st) == 0) {
+      p += took;
+      continue;
+    }
+    n = stops ? first_flagged(stops) : took;
+    if (high | st) {
+      st = utf8_run(st, p, n, high);
+      if (st == U8_REJECT) text_error(D, open, from);
+    }
+    p += n;
+    if (stops) {
+      if (st != U8_ACCEPT) text_error(D, open, from);   /* cut short */
+      return p;
+    }
+  }
+}
+
+/* Makes room for 'need' more bytes after w in the scratch buffer; returns
+** w in the (maybe moved) buffer. */
+static char *scratch_room(Decoder *D, char *w, size_t need) {
+  Buf *B = D->scratch;
+  B->n = (size_t)(w - B->b);
+  buf_reserve(D->L, B, need);
+  return B->b + B->n;
+}
+
+/* What each byte after a backslash stands for: the byte it unescapes to,
+** 'u' for \uXXXX (handled apart), 0 for an invalid escape. */
+static const char str_unescape[256] = {
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,'"',0,0,0,0,0,0,0,0,0,0,0,0,'/', 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,'\\',0,0,0,
+  0,0,'\b',0,0,0,'\f',0,0,0,0,0,0,0,'\n',0, 0,0,'\r',0,'\t','u',0,0,0,0,0,0,0,0,0,0
+};
+
+/* Slow path of decode_cached, for strings with escapes: unescapes the
+** string into the scratch buffer, from 'start' (after the quote 'open'),
+** p being its first backslash; then pushes it.  The text is copied a word
+** at a time as it is scanned, and the scan goes on after each escape. */
+static void decode_string_escaped(Decoder *D, const char *open,
+                                  const unsigned char *start,
+                                  const unsigned char *p) {
+  Buf *B = D->scratch;
+  const unsigned char *from = p;   /* text since the last escape */
+  unsigned st = U8_ACCEPT;
+  char *w, *wend;
+  B->n = 0;
+  buf_putn(D->L, B, (const char *)start, (size_t)(p - start));
+  w = scratch_room(D, B->b + B->n, 32);
+  wend = B->b + B->size;
+  for (;;) {
+    size_t took, n;
+    unsigned high, stops;
+    char c;
+    if (wend - w < 32) {   /* a block writes 16 bytes, an escape 4 at most */
+      w = scratch_room(D, w, 32);
+      wend = B->b + B->size;
+    }
+    stops = scan_text_at(p, (size_t)((const unsigned char *)D->end - p), w,
+                         &high, &took);
+    if ((stops | high | st) == 0) {
+      p += took;
+      w += took;
+      continue;
+    }
+    n = stops ? first_flagged(stops) : took;
+    if (high | st) {
+      st = utf8_run(st, p, n, high);
+      if (st == U8_REJECT) text_error(D, open, from);
+    }
+    p += n;
+    w += n;
+    if (!stops) continue;
+    if (st != U8_ACCEPT) text_error(D, open, from);   /* cut short */
+    if (*p != '\\') break;
+    c = str_unescape[p[1]];
+    if (c != 'u' && c != 0) {
+      *w++ = c;
+      p += 2;
+    }
+    else if (c == 'u')
+      w = decode_uescape(D, p, w, &p);
+    else if ((const char *)p + 1 >= D->end)
+      decode_error(D, open, "unterminated string");
+    else
+      decode_error(D, (const char *)p, "invalid escape in string");
+    from = p;
+  }
+  if (*p != '"') string_error(D, open, (const char *)p);
+  lua_pushlstring(D->L, B->b, (size_t)(w - B->b));
+  D->p = (const char *)p + 1;
+}
+
+/* The slot of the string [a, a + n) in a string cache. */
+static inline unsigned key_slot(const unsigned char *a, size_t n) {
+  uint64_t x = n >= 8 ? load64(a) : load_tail(a, n);
+  if (n > 8) x ^= load64(a + n - 8) * 31;
+  x = (x ^ n) * (uint64_t)0x9E3779B97F4A7C15u;
+  return (unsigned)(x >> 56) & (JSON_KEYS - 1);
+}
+
+/* Pushes the string whose opening quote is at D->p, through the cache
+** whose entries start at 'first' (0 for keys, JSON_KEYS for values):
+** from it when there, else made and cached (strings with escapes and long
+** ones are not). */
+static void decode_cached(Decoder *D, unsigned first) {
+  const char *open = D->p;
+  const unsigned char *start = (const unsigned char *)open + 1;
+  const unsigned char *p = scan_text(D, open, start);
+  size_t n = (size_t)(p - start);
+  unsigned i;
+  if (*p != '"') {
+    if (*p == '\\') decode_string_escaped(D, open, start, p);   /* sets D->p */
+    else string_error(D, open, (const char *)p);
+    return;
+  }
+  D->p = (const char *)p + 1;
+  if (n > JSON_KEY_MAX) {
+    lua_pushlstring(D->L, (const char *)start, n);
+    return;
+  }
+  i = first + key_slot(start, n);
+  if (D->state->cache[i].n == n && memcmp(D->state->cache[i].s, start, n) == 0) {
+    lua_rawgeti(D->L, D->cacheidx, i + 1);
+    return;
+  }
+  lua_pushlstring(D->L, (const char *)start, n);
+  lua_pushvalue(D->L, -1);
+  lua_rawseti(D->L, D->cacheidx, i + 1);   /* the array part: no allocation */
+  D->state->cache[i].s = lua_tostring(D->L, -1);
+  D->state->cache[i].n = n;
 }
 
 static const double pow10_exact[] = {
@@ -700,12 +923,9 @@ static void array_flush(lua_State *L, int base, lua_Integer *n, int pending) {
     lua_createtable(L, pending, 0);
     lua_replace(L, base);
   }
-  for (i = 1; i <= pending; i++) {
-    lua_pushvalue(L, base + i);
+  for (i = pending; i >= 1; i--)   /* each pops the top: item i */
     lua_rawseti(L, base, *n + i);
-  }
   *n += pending;
-  lua_settop(L, base);
 }
 
 /* Pushes the array at D->p ('['), marked as an array.  Values gather on the
@@ -771,7 +991,7 @@ static void decode_object(Decoder *D, int depth) {
     for (;;) {
       if (*D->p != '"')
         decode_unexpected(D, D->p, " (string key expected)");
-      decode_string(D);
+      decode_cached(D, 0);
       skip_ws(D);
       if (*D->p != ':')
         decode_unexpected(D, D->p, " (':' expected)");
@@ -795,7 +1015,7 @@ static void decode_object(Decoder *D, int depth) {
 ** as one more level of nesting than 'depth'. */
 static void decode_value(Decoder *D, int depth) {
   switch (*D->p) {
-    case '"': decode_string(D); break;
+    case '"': decode_cached(D, JSON_KEYS); break;
     case '{': decode_object(D, depth + 1); break;
     case '[': decode_array(D, depth + 1); break;
     case 't': decode_literal(D, "true", 4); lua_pushboolean(D->L, 1); break;
@@ -825,7 +1045,9 @@ static int json_decode(lua_State *L) {
   D.nullidx = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
   D.arrayidx = lua_gettop(L);
-  D.scratch = buf_new(L);
+  D.state = state_take(L);
+  D.cacheidx = lua_gettop(L) - 1;
+  D.scratch = &D.state->scratch;
   D.base = lua_gettop(L);
   D.L = L;
   D.s = D.p = s;
@@ -835,6 +1057,7 @@ static int json_decode(lua_State *L) {
   skip_ws(&D);
   if (D.p != D.end)
     decode_unexpected(&D, D.p, " after the value");
+  state_keep(L, D.base);
   return 1;
 }
 
@@ -973,60 +1196,39 @@ static void encode_string(Encoder *E, const char *s, size_t len,
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   unsigned st = U8_ACCEPT;
   char *w;
-  buf_reserve(E->L, B, len < JSON_SEGMENT ? 6 * len + 8 + 2 : 2);
+  buf_reserve(E->L, B, len < JSON_SEGMENT ? 6 * len + JSON_BLOCK + 2 : 2);
   w = B->b + B->n;
   *w++ = '"';
   while (p < end) {
     const unsigned char *seg = end - p > JSON_SEGMENT ? p + JSON_SEGMENT : end;
     if (len >= JSON_SEGMENT) {   /* long string: reserve per segment */
       B->n = (size_t)(w - B->b);
-      buf_reserve(E->L, B, 6 * (size_t)(seg - p) + 8 + 1);
+      buf_reserve(E->L, B, 6 * (size_t)(seg - p) + JSON_BLOCK + 1);
       w = B->b + B->n;
     }
-#if JSON_SWAR
     while (p < seg) {
-      size_t avail = (size_t)(seg - p), i, n;
-      uint64_t x = avail >= 8 ? load64(p) : load_tail(p, avail), stops, high;
-      size_t take = avail >= 8 ? 8 : avail;
-      store64(w, x);   /* the reservation has 8 bytes of slack */
-      stops = str_stops(x);
-      high = x & HIGHS8;
-      if (take < 8) {   /* the zero padding is no stop */
-        stops &= ((uint64_t)1 << (8 * take)) - 1;
-      }
+      size_t took, n;
+      unsigned high, stops = scan_text_at(p, (size_t)(seg - p), w, &high,
+                                          &took);
+      stops &= (2u << (took - 1)) - 1;   /* not the zero bytes after a tail */
       if ((stops | high | st) == 0) {
-        p += take;
-        w += take;
+        p += took;
+        w += took;
         continue;
       }
-      n = stops ? first_flagged(stops) : take;
+      n = stops ? first_flagged(stops) : took;
       if (high | st) {
-        for (i = 0; i < n; i++) st = utf8_step(st, p[i]);
+        st = utf8_run(st, p, n, high);
         if (st == U8_REJECT) utf8_error(E, s, f, iskey);
       }
       p += n;
       w += n;
-      if (n < take) {   /* *p needs an escape, and must start a character */
+      if (stops) {   /* *p needs an escape, and must start a character */
         if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);
         w = put_escape(w, *p, str_escape[*p]);
         p++;
       }
     }
-#else
-    for (; p < seg; p++) {
-      unsigned c = *p;
-      char e;
-      if (c >= 0x80 || st != U8_ACCEPT) {
-        st = utf8_step(st, (unsigned char)c);
-        if (st == U8_REJECT) utf8_error(E, s, f, iskey);
-        *w++ = (char)c;
-      }
-      else if ((e = str_escape[c]) == 0)
-        *w++ = (char)c;
-      else
-        w = put_escape(w, (unsigned char)c, e);
-    }
-#endif
   }
   if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);   /* cut short */
   *w++ = '"';
@@ -1501,8 +1703,9 @@ int hlua_open_json(lua_State *L) {
   };
   init_registry(L);
   luaL_newlibtable(L, funcs);
-  lua_pushboolean(L, 0);   /* upvalue: the buffer kept between encodes */
-  luaL_setfuncs(L, funcs, 1);
+  lua_pushboolean(L, 0);   /* upvalue 1: the buffer kept between encodes */
+  lua_pushboolean(L, 0);   /* upvalue 2: the state kept between decodes */
+  luaL_setfuncs(L, funcs, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   lua_setfield(L, -2, "null");
   return 1;

@@ -223,3 +223,47 @@ describe("harness.json encode with sort_keys", function()
     assert.are.equal("ok\ttrue\n", out)
   end)
 end)
+
+describe("harness.json decode string caches", function()
+  it("give back the right strings, whatever shares a slot", function()
+    local r = lcg(5)
+    local keys = { "", "a", "name", "identifier", string.rep("k", 40), string.rep("k", 41),
+                   "日本", "naïve", "a\0b" }
+    for i = 1, 2000 do keys[#keys + 1] = "key" .. r(3000) end
+    for round = 1, 3 do
+      local parts, want = {}, {}
+      for i, k in ipairs(keys) do
+        local v = (i % 3 == 0) and keys[(i * 7) % #keys + 1] or i
+        want[k] = v
+        parts[#parts + 1] = json.encode(k) .. ":" .. json.encode(v)
+      end
+      local got = json.decode("{" .. table.concat(parts, ",") .. "}")
+      for k, v in pairs(want) do assert(got[k] == v, k) end
+      local n = 0
+      for _ in pairs(got) do n = n + 1 end
+      local m = 0
+      for _ in pairs(want) do m = m + 1 end
+      assert.are.equal(m, n)
+    end
+  end)
+
+  it("survive an error half way and a decode from a finalizer", function()
+    failure(json.decode, '{"alpha":"beta","gamma":')
+    assert.are.same({ alpha = "beta", gamma = "delta" }, json.decode('{"alpha":"beta","gamma":"delta"}'))
+    local inner
+    local parts = {}
+    for i = 1, 3000 do
+      parts[i] = string.format('{"name":"n%d","tag":"t%d"}', i % 50, i % 7)
+      if i % 200 == 0 then
+        setmetatable({}, { __gc = function() inner = json.decode('{"name":"x","tag":"y"}') end })
+      end
+    end
+    collectgarbage("generational")
+    local v = json.decode("[" .. table.concat(parts, ",") .. "]")
+    collectgarbage("incremental")
+    for i = 1, 3000 do
+      assert(v[i].name == "n" .. i % 50 and v[i].tag == "t" .. i % 7, i)
+    end
+    if inner then assert.are.same({ name = "x", tag = "y" }, inner) end
+  end)
+end)
