@@ -16,8 +16,9 @@
 ** in --version, and the decode fuzz target uses cJSON as a cross-check
 ** (whatever we accept, cJSON must accept too).
 **
-** Choices where RFC 8259 leaves room (documented in tests/json_spec.lua):
-** - duplicate object keys: the last one wins;
+** Choices where RFC 8259 leaves room (documented in tests/unit/json_spec.lua):
+** - duplicate object keys: the last one wins (with omit_nulls, a last null
+**   removes the key);
 ** - lone surrogate escapes (\uD800) are rejected: they have no UTF-8 form,
 **   and we never change data;
 ** - numbers: integers that fit in 64 bits become Lua integers, others
@@ -400,10 +401,22 @@ static int opt_int(lua_State *L, int idx, const char *field, int def,
   }
   v = lua_tointegerx(L, -1, &isnum);
   if (!isnum || v < lo || v > hi)
-    return luaL_error(L, "json: option '%s' must be an integer from %d to %d",
-                      field, lo, hi);
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an "
+                         "integer from %d to %d", field, lo, hi));
   lua_pop(L, 1);
   return (int)v;
+}
+
+/* Reads an optional boolean field of the options table at 'idx'. */
+static int opt_bool(lua_State *L, int idx, const char *field, int def) {
+  int t = lua_getfield(L, idx, field), v = def;
+  if (t == LUA_TBOOLEAN)
+    v = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a "
+                         "boolean", field));
+  lua_pop(L, 1);
+  return v;
 }
 
 /* }====================================================================== */
@@ -441,6 +454,7 @@ typedef struct Decoder {
   int arrayidx;       /* stack slot of the array mark */
   int base;           /* stack slot of the decode state: the last fixed one */
   int maxdepth;
+  int omitnulls;      /* leave out object members that are null? */
 } Decoder;
 
 #define is_digit(c) ((unsigned)((c) - '0') < 10)
@@ -997,7 +1011,13 @@ static void decode_object(Decoder *D, int depth) {
         decode_unexpected(D, D->p, " (':' expected)");
       D->p++;
       skip_ws(D);
-      decode_value(D, depth);
+      if (*D->p == 'n' && D->omitnulls) {
+        /* a nil value: the member is left out, or removes an earlier one */
+        decode_literal(D, "null", 4);
+        lua_pushnil(L);
+      }
+      else
+        decode_value(D, depth);
       if (++pending == JSON_CHUNK) {
         object_flush(L, base, pending);
         pending = 0;
@@ -1030,15 +1050,20 @@ static void decode_value(Decoder *D, int depth) {
   }
 }
 
-/* harness.json.decode(s [, {max_depth = n}]) -> value */
+/* harness.json.decode(s [, {max_depth = n, omit_nulls = b}]) -> value
+** omit_nulls leaves out object members whose value is null, so that they
+** read as nil (and "x or default" works); null items of arrays stay
+** json.null, so positions hold.  By default every null is json.null. */
 static int json_decode(lua_State *L) {
   Decoder D;
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   D.maxdepth = JSON_MAX_DEPTH;
+  D.omitnulls = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     D.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    D.omitnulls = opt_bool(L, 2, "omit_nulls", 0);
   }
   lua_settop(L, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);

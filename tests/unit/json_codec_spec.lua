@@ -267,3 +267,72 @@ describe("harness.json decode string caches", function()
     if inner then assert.are.same({ name = "x", tag = "y" }, inner) end
   end)
 end)
+
+describe("harness.json.decode omit_nulls", function()
+  local opts = { omit_nulls = true }
+
+  it("leaves out object members that are null, at any depth", function()
+    local v = json.decode('{"a":null,"b":1,"c":{"d":null,"e":{"f":null,"g":false}}}', opts)
+    assert.are.same({ b = 1, c = { e = { g = false } } }, v)
+    assert.is_nil(v.a)
+    assert.are.equal("fallback", v.a or "fallback")
+    assert.is_nil(next(json.decode('{"x":null}', opts)))
+    assert.are.equal("{}", json.encode(json.decode('{"x":null}', opts)))
+  end)
+
+  it("keeps null items of arrays, so positions hold", function()
+    local v = json.decode('[null,1,null,{"a":null,"b":[null]}]', opts)
+    assert.are.equal(null, v[1])
+    assert.are.equal(1, v[2])
+    assert.are.equal(null, v[3])
+    assert.are.same({ b = { null } }, v[4])
+    assert.are.equal(4, #v)
+    local objs = json.decode('[{"id":1,"owner":null},{"id":2,"owner":"ann"}]', opts)
+    assert.are.same({ { id = 1 }, { id = 2, owner = "ann" } }, objs)
+  end)
+
+  it("decodes a top-level null as json.null in both modes", function()
+    assert.are.equal(null, json.decode("null", opts))
+    assert.are.equal(null, json.decode(" null ", opts))
+    assert.are.equal(null, json.decode("null"))
+  end)
+
+  it("lets the last of duplicate keys win, null included", function()
+    assert.is_nil(json.decode('{"a":1,"a":null}', opts).a)
+    assert.are.equal(2, json.decode('{"a":null,"a":2}', opts).a)
+    local many = {}   -- across the stack chunks
+    for i = 1, 600 do many[i] = string.format('"k%d":%s', i % 7, i == 596 and "null" or tostring(i)) end
+    local v = json.decode("{" .. table.concat(many, ",") .. "}", opts)
+    assert.is_nil(v.k1)   -- 596 % 7 == 1, and nothing after it
+    assert.are.equal(600, v.k5)
+  end)
+
+  it("is off by default: every null is json.null", function()
+    assert.are.equal(null, json.decode('{"a":null}').a)
+    assert.are.equal(null, json.decode('{"a":null}', { omit_nulls = false }).a)
+    assert.are.equal(null, json.decode('{"a":null}', {}).a)
+  end)
+
+  it("composes with max_depth", function()
+    local s = '{"a":{"b":{"c":null,"d":1}}}'
+    assert.are.same({ a = { b = { d = 1 } } }, json.decode(s, { omit_nulls = true, max_depth = 3 }))
+    local e = failure(json.decode, s, { omit_nulls = true, max_depth = 2 })
+    assert.truthy(e.message:find("nesting deeper than 2", 1, true), e.message)
+  end)
+
+  it("still rejects what is not null", function()
+    failure(json.decode, '{"a":nul}', opts)
+    failure(json.decode, '{"a":nullx}', opts)
+    failure(json.decode, '{"a":null,}', opts)
+    failure(json.decode, '{"a":null', opts)
+  end)
+
+  it("must be a boolean", function()
+    for _, bad in ipairs { 1, "yes", {}, print } do
+      local ok, e = pcall(json.decode, "{}", { omit_nulls = bad })
+      assert.is_false(ok)
+      assert.truthy(tostring(e):find("bad argument #2", 1, true), tostring(e))
+      assert.truthy(tostring(e):find("omit_nulls", 1, true), tostring(e))
+    end
+  end)
+end)
