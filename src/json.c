@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -55,8 +57,17 @@
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
 #define JSON_EXCERPT     24      /* bytes of context either side in an error */
-#define JSON_KEYS        256     /* entries of the decoder's string caches (2^n) */
-#define JSON_KEY_MAX     40      /* longest string they hold (Lua's short strings) */
+#define JSON_KEYS        256     /* entries of each string cache (2^n) */
+#define JSON_KEY_MAX     40      /* longest string cached (Lua's short) */
+#define JSON_STACK_FROM  32      /* nesting from which the C stack is watched */
+
+/* Error paths and rare cases kept out of the recursive functions, whose
+** frames (one per level of nesting) they would otherwise grow. */
+#if defined(__GNUC__)
+#define JSON_NOINLINE __attribute__((noinline))
+#else
+#define JSON_NOINLINE
+#endif
 
 
 /* {======================================================================
@@ -320,7 +331,8 @@ static inline uint64_t load_tail(const unsigned char *p, size_t n) {
 /* The mask with bit i for each byte i of the word whose high bit is set
 ** (the high bits gathered by one multiplication). */
 static inline unsigned word_mask(uint64_t m) {
-  return (unsigned)((((m & HIGHS8) >> 7) * (uint64_t)0x0102040810204080u) >> 56);
+  return (unsigned)((((m & HIGHS8) >> 7) *
+                     (uint64_t)0x0102040810204080u) >> 56);
 }
 
 /* Scans the word x (8 bytes of text; copied to w unless w is NULL):
@@ -390,6 +402,49 @@ static inline size_t first_flagged(unsigned m) {
 #endif
 }
 
+/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
+** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
+** hold.  Each level past JSON_STACK_FROM measures how far the stack has
+** grown since the decode or encode began (the distance between two frame
+** addresses) against a budget of a quarter of the stack limit, and the
+** caller raises a json error instead of crashing.  The limit is read once
+** per call, and only for documents that nest that deep. */
+typedef struct StackGuard {
+  uintptr_t base;     /* where the decode or encode call began */
+  size_t budget;      /* bytes its nesting may use; 0 until measured */
+} StackGuard;
+
+/* An address in the current frame. */
+#if defined(__GNUC__)
+#define stack_here() ((uintptr_t)__builtin_frame_address(0))
+#else
+static uintptr_t stack_here(void) {
+  volatile char c = 0;
+  return (uintptr_t)&c;
+}
+#endif
+
+static void stack_init(StackGuard *G) {
+  G->base = stack_here();
+  G->budget = 0;
+}
+
+/* Does the current frame stay within the budget?  (The stack grows down on
+** nearly every machine; the distance is taken either way.) */
+static int stack_ok(StackGuard *G) {
+  uintptr_t here = stack_here();
+  size_t used = (size_t)(here < G->base ? G->base - here : here - G->base);
+  if (G->budget == 0) {
+    struct rlimit rl;
+    size_t limit = (size_t)8 << 20;   /* when unlimited or unknown */
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)SIZE_MAX)
+      limit = (size_t)rl.rlim_cur;
+    G->budget = limit / 4;
+  }
+  return used <= G->budget;
+}
+
 /* Reads an optional integer field of the options table at 'idx'. */
 static int opt_int(lua_State *L, int idx, const char *field, int def,
                     int lo, int hi) {
@@ -455,6 +510,7 @@ typedef struct Decoder {
   int base;           /* stack slot of the decode state: the last fixed one */
   int maxdepth;
   int omitnulls;      /* leave out object members that are null? */
+  StackGuard stack;
 } Decoder;
 
 #define is_digit(c) ((unsigned)((c) - '0') < 10)
@@ -524,7 +580,8 @@ static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
 /* Raises harness.Error{kind="json"} for the input at 'at':
 ** "json: <what> at line L column C near '<excerpt>'", with fields line,
 ** column (in characters) and offset (in bytes, 1-based). */
-static int decode_error(Decoder *D, const char *at, const char *what) {
+static JSON_NOINLINE int decode_error(Decoder *D, const char *at,
+                                      const char *what) {
   lua_State *L = D->L;
   const char *line = D->s, *p, *a, *e;
   lua_Integer nline = 1, col = 1;
@@ -558,7 +615,8 @@ static int decode_error(Decoder *D, const char *at, const char *what) {
 }
 
 /* Raises "unexpected character 'x'" (or end of input) at 'at'. */
-static int decode_unexpected(Decoder *D, const char *at, const char *ctx) {
+static JSON_NOINLINE int decode_unexpected(Decoder *D, const char *at,
+                                           const char *ctx) {
   char what[96];
   unsigned char c = (unsigned char)*at;
   if (at >= D->end)
@@ -639,7 +697,8 @@ static char *decode_uescape(Decoder *D, const unsigned char *p, char *w,
 
 /* Raises the error for the byte at p that stopped a string scan and is not
 ** a quote, a backslash or valid UTF-8; 'open' is the opening quote. */
-static int string_error(Decoder *D, const char *open, const char *p) {
+static JSON_NOINLINE int string_error(Decoder *D, const char *open,
+                                      const char *p) {
   char what[64];
   unsigned char c = (unsigned char)*p;
   if (p >= D->end)
@@ -654,7 +713,8 @@ static int string_error(Decoder *D, const char *open, const char *p) {
 
 /* Raises the error for the invalid UTF-8 that the DFA found in the string
 ** text that starts at 'from' (after the last escape, or the quote). */
-static int text_error(Decoder *D, const char *open, const unsigned char *from) {
+static JSON_NOINLINE int text_error(Decoder *D, const char *open,
+                                    const unsigned char *from) {
   return string_error(D, open, (const char *)utf8_first_bad(from));
 }
 
@@ -718,7 +778,8 @@ static const char str_unescape[256] = {
   0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
   0,0,'"',0,0,0,0,0,0,0,0,0,0,0,0,'/', 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
   0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,'\\',0,0,0,
-  0,0,'\b',0,0,0,'\f',0,0,0,0,0,0,0,'\n',0, 0,0,'\r',0,'\t','u',0,0,0,0,0,0,0,0,0,0
+  0,0,'\b',0,0,0,'\f',0,0,0,0,0,0,0,'\n',0,
+  0,0,'\r',0,'\t','u',0,0,0,0,0,0,0,0,0,0
 };
 
 /* Slow path of decode_cached, for strings with escapes: unescapes the
@@ -808,7 +869,8 @@ static void decode_cached(Decoder *D, unsigned first) {
     return;
   }
   i = first + key_slot(start, n);
-  if (D->state->cache[i].n == n && memcmp(D->state->cache[i].s, start, n) == 0) {
+  if (D->state->cache[i].n == n &&
+      memcmp(D->state->cache[i].s, start, n) == 0) {
     lua_rawgeti(D->L, D->cacheidx, i + 1);
     return;
   }
@@ -919,14 +981,22 @@ static void decode_literal(Decoder *D, const char *lit, size_t n) {
   D->p += n;
 }
 
+/* Raises the error for nesting 'depth' deep that 'what' cannot hold. */
+static JSON_NOINLINE int depth_error(Decoder *D, int depth, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "nesting deeper than %d%s", depth - 1, what);
+  return decode_error(D, D->p, msg);
+}
+
+/* Checks that a container can start at nesting 'depth': within max_depth,
+** room on the Lua stack for a chunk of values, and on the C stack. */
 static void check_depth(Decoder *D, int depth) {
-  if (depth > D->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "nesting deeper than %d", D->maxdepth);
-    decode_error(D, D->p, what);
-  }
+  if (depth > D->maxdepth)
+    depth_error(D, depth, "");
   if (!lua_checkstack(D->L, JSON_CHUNK * 2 + 8))
-    decode_error(D, D->p, "document too large for the Lua stack");
+    depth_error(D, depth, " with this many items: the Lua stack is full");
+  if (depth >= JSON_STACK_FROM && !stack_ok(&D->stack))
+    depth_error(D, depth, ": the C stack is too small for more");
 }
 
 /* Moves the 'pending' values above the table slot 'base' into the table
@@ -1077,6 +1147,7 @@ static int json_decode(lua_State *L) {
   D.L = L;
   D.s = D.p = s;
   D.end = s + len;
+  stack_init(&D.stack);
   skip_ws(&D);
   decode_value(&D, 0);
   skip_ws(&D);
@@ -1111,6 +1182,7 @@ typedef struct Encoder {
   int indent;             /* spaces per level; 0 for compact output */
   int sort;               /* sort object keys? */
   int maxdepth;
+  StackGuard stack;
 } Encoder;
 
 static int is_ident(const char *s, size_t n) {
@@ -1124,13 +1196,8 @@ static int is_ident(const char *s, size_t n) {
   return 1;
 }
 
-/* Adds the path of frame f, in Lua terms, to b. */
-static void add_path(luaL_Buffer *b, const Frame *f) {
-  if (f->parent == NULL) {
-    luaL_addchar(b, '$');
-    return;
-  }
-  add_path(b, f->parent);
+/* Adds one step of a path, frame f, in Lua terms, to b. */
+static void add_step(luaL_Buffer *b, const Frame *f) {
   if (f->key == NULL) {
     lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
     luaL_addvalue(b);
@@ -1160,14 +1227,24 @@ static void add_path(luaL_Buffer *b, const Frame *f) {
   }
 }
 
-/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>". */
-static int encode_error(Encoder *E, const Frame *f, const char *what) {
+/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>".
+** The frames run from the value back to the root; they are put in order
+** in an array first, not by recursion: the error may be about a stack
+** that is nearly full. */
+static JSON_NOINLINE int encode_error(Encoder *E, const Frame *f,
+                                      const char *what) {
   lua_State *L = E->L;
   luaL_Buffer b;
+  const Frame *g, **steps;
+  size_t n = 0, i;
   /* The stack stays: it anchors the keys the frames point to. */
   luaL_checkstack(L, 10, "json: cannot report an encode error");
+  for (g = f; g->parent != NULL; g = g->parent) n++;
+  steps = (const Frame **)lua_newuserdatauv(L, n * sizeof(Frame *), 0);
+  for (i = n, g = f; i > 0; g = g->parent) steps[--i] = g;
   luaL_buffinit(L, &b);
-  add_path(&b, f);
+  luaL_addchar(&b, '$');
+  for (i = 0; i < n; i++) add_step(&b, steps[i]);
   luaL_pushresult(&b);
   lua_pushfstring(L, "json: %s at %s", what, lua_tostring(L, -1));
   hlua_newerror(L, "json", lua_tostring(L, -1));
@@ -1192,7 +1269,8 @@ static const char str_escape[256] = {
 #define JSON_SEGMENT 4096
 
 /* Raises the error for the invalid UTF-8 that the DFA found in s. */
-static int utf8_error(Encoder *E, const char *s, const Frame *f, int iskey) {
+static JSON_NOINLINE int utf8_error(Encoder *E, const char *s,
+                                    const Frame *f, int iskey) {
   char what[80];
   const unsigned char *bad = utf8_first_bad((const unsigned char *)s);
   snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of the %s)",
@@ -1331,7 +1409,7 @@ static void put_newline(Encoder *E, int depth) {
   E->B->n += n;
 }
 
-static void encode_value(Encoder *E, const Frame *f, int depth);
+static void encode_value(Encoder *E, Frame *f, int depth);
 
 enum { KIND_AUTO, KIND_ARRAY, KIND_OBJECT };
 
@@ -1358,7 +1436,7 @@ static int table_kind(Encoder *E, int idx) {
 }
 
 /* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static int bad_key(Encoder *E, const Frame *f, int kind) {
+static JSON_NOINLINE int bad_key(Encoder *E, const Frame *f, int kind) {
   char what[96];
   int t = lua_type(E->L, -2);
   if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
@@ -1378,8 +1456,8 @@ static int bad_key(Encoder *E, const Frame *f, int kind) {
 }
 
 /* Raises the error for an array with n items, the largest index max. */
-static int sparse_array(Encoder *E, const Frame *f, lua_Integer n,
-                        lua_Integer max) {
+static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
+                                      lua_Integer n, lua_Integer max) {
   char what[96];
   snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
            "largest index %lld)", (long long)n, (long long)max);
@@ -1432,9 +1510,10 @@ close:
   buf_putc(L, E->B, ']');
 }
 
-/* Writes one member: the key and the value on top of the stack. */
-static void encode_member(Encoder *E, const char *k, size_t klen, int first,
-                           const Frame *f, int depth) {
+/* Writes one member: the key and the value on top of the stack.  Inline:
+** a frame of its own would be one more per level of nesting. */
+static inline void encode_member(Encoder *E, const char *k, size_t klen,
+                                 int first, const Frame *f, int depth) {
   Frame c = {f, k, klen, 0, NULL};
   if (!first) buf_putc(E->L, E->B, ',');
   if (E->indent) put_newline(E, depth);
@@ -1454,17 +1533,19 @@ static int key_cmp(const void *a, const void *b) {
   return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Writes the members of the object at idx with their keys in byte order;
-** returns how many.  Any allocation can run a finalizer that changes the
-** table, so nothing here trusts it across one: the keys are copied into
-** a new table (on the stack, so the strings stay alive whatever happens to
-** the object), the C array that is sorted points into strings that table
-** keeps, and each value is fetched again when it is written.  A key that a
-** finalizer removes meanwhile is left out, one it adds is not seen. */
-static lua_Integer encode_sorted(Encoder *E, int idx, const Frame *f,
-                                 int depth) {
+/* Collects the keys of the object at idx for sort_keys, sorted in byte
+** order: pushes a table holding them and the array of Key that points into
+** them; returns how many, and the array in *sorted.  Any allocation can run
+** a finalizer that changes the object, so nothing here or in the writing
+** (encode_object) trusts it across one: the keys are copied into a new
+** table (on the stack, so the strings stay alive whatever happens to the
+** object), the array sorted points into strings only that table holds, and
+** each value is fetched again when it is written.  A key that a finalizer
+** removes meanwhile is left out, one it adds is not seen. */
+static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
+                                           const Frame *f, Key **sorted) {
   lua_State *L = E->L;
-  lua_Integer n = 0, i, written = 0;
+  lua_Integer n = 0, i;
   int keys;
   Key *k;
   lua_pushnil(L);
@@ -1477,7 +1558,7 @@ static lua_Integer encode_sorted(Encoder *E, int idx, const Frame *f,
   keys = lua_gettop(L);
   n = 0;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {   /* the table may have changed: take what is there */
+  while (lua_next(L, idx)) {   /* it may have changed: take what is there */
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pushnil(L);   /* bad_key reads the key at -2 */
@@ -1496,17 +1577,8 @@ static lua_Integer encode_sorted(Encoder *E, int idx, const Frame *f,
     lua_pop(L, 1);
   }
   if (n > 1) qsort(k, (size_t)n, sizeof(Key), key_cmp);
-  for (i = 0; i < n; i++) {
-    lua_rawgeti(L, keys, k[i].i);
-    if (lua_rawget(L, idx) == LUA_TNIL) {   /* removed meanwhile */
-      lua_pop(L, 1);
-      continue;
-    }
-    encode_member(E, k[i].s, k[i].n, written++ == 0, f, depth);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 2);
-  return written;
+  *sorted = k;
+  return n;
 }
 
 /* Writes the object at idx, whose first key and value lua_next has pushed
@@ -1516,8 +1588,21 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   int first = 1;
   buf_putc(L, E->B, '{');
   if (E->sort) {
+    Key *k;
+    lua_Integer i, n;
     lua_pop(L, 2);
-    first = encode_sorted(E, idx, f, depth) == 0;
+    n = sort_keys(E, idx, f, &k);
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, -2, k[i].i);
+      if (lua_rawget(L, idx) == LUA_TNIL) {   /* removed meanwhile */
+        lua_pop(L, 1);
+        continue;
+      }
+      encode_member(E, k[i].s, k[i].n, first, f, depth);
+      first = 0;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
   }
   else {
     do {
@@ -1534,6 +1619,16 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   buf_putc(L, E->B, '}');
 }
 
+/* Raises the error for a table nested 'depth' deep that 'what' cannot
+** hold. */
+static JSON_NOINLINE int depth_limit(Encoder *E, const Frame *f, int depth,
+                       const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
+           depth - 1, what);
+  return encode_error(E, f, msg);
+}
+
 /* Writes the table at idx as an array or an object: its mark decides, or
 ** else its first key (an empty table without a mark is an object). */
 static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
@@ -1544,14 +1639,12 @@ static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   for (g = f->parent; g != NULL; g = g->parent)
     if (g->table == f->table)
       encode_error(E, f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "cannot encode nesting deeper than %d",
-             E->maxdepth);
-    encode_error(E, f, what);
-  }
+  if (depth > E->maxdepth)
+    depth_limit(E, f, depth, "");
   if (!lua_checkstack(L, 8))
-    encode_error(E, f, "cannot encode: Lua stack exhausted");
+    depth_limit(E, f, depth, ": the Lua stack is full");
+  if (depth >= JSON_STACK_FROM && !stack_ok(&E->stack))
+    depth_limit(E, f, depth, ": the C stack is too small for more");
   kind = table_kind(E, idx);
   lua_pushnil(L);
   if (!lua_next(L, idx)) {
@@ -1567,8 +1660,16 @@ static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
     encode_object(E, idx, f, depth);
 }
 
-/* Writes the value on top of the stack, reached through frame f. */
-static void encode_value(Encoder *E, const Frame *f, int depth) {
+/* Raises the error for a value of a type JSON cannot hold. */
+static JSON_NOINLINE int bad_value(Encoder *E, const Frame *f) {
+  char what[64];
+  snprintf(what, sizeof what, "cannot encode %s", luaL_typename(E->L, -1));
+  return encode_error(E, f, what);
+}
+
+/* Writes the value on top of the stack, reached through frame f (which
+** records the table, if it is one, for the cycle checks below it). */
+static void encode_value(Encoder *E, Frame *f, int depth) {
   lua_State *L = E->L;
   switch (lua_type(L, -1)) {
     case LUA_TSTRING: {
@@ -1587,11 +1688,9 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
       if (lua_toboolean(L, -1)) buf_putn(L, E->B, "true", 4);
       else buf_putn(L, E->B, "false", 5);
       break;
-    case LUA_TTABLE: {
-      Frame t = *f;   /* a copy that can record the table for cycle checks */
-      encode_table(E, lua_gettop(L), &t, depth + 1);
+    case LUA_TTABLE:
+      encode_table(E, lua_gettop(L), f, depth + 1);
       break;
-    }
     case LUA_TNIL:
       buf_putn(L, E->B, "null", 4);
       break;
@@ -1602,11 +1701,8 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
         break;
       }
       /* FALLTHROUGH */
-    default: {
-      char what[64];
-      snprintf(what, sizeof what, "cannot encode %s", luaL_typename(L, -1));
-      encode_error(E, f, what);
-    }
+    default:
+      bad_value(E, f);
   }
 }
 
@@ -1637,6 +1733,7 @@ static int json_encode(lua_State *L) {
   E.B = buf_take(L);
   bufidx = lua_gettop(L);
   E.L = L;
+  stack_init(&E.stack);
   lua_pushvalue(L, 1);
   encode_value(&E, &root, 0);
   lua_pushlstring(L, E.B->b, E.B->n);

@@ -336,3 +336,52 @@ describe("harness.json.decode omit_nulls", function()
     end
   end)
 end)
+
+describe("harness.json nesting and the C stack", function()
+  -- Each case nests 10,000 levels (max_depth allows it) in a child hlua
+  -- whose stack is 'kb' KB: a json error naming the depth, or success;
+  -- never a crash.
+  local cases = {
+    decode_arrays = [[json.decode(string.rep("[", N) .. string.rep("]", N), {max_depth = N})]],
+    decode_objects = [[json.decode(string.rep('{"a":', N) .. "1" .. string.rep("}", N), {max_depth = N})]],
+    encode_arrays = [[local d = {} local t = d for _ = 2, N do t[1] = {} t = t[1] end
+      json.encode(d, {max_depth = N})]],
+    encode_objects = [[local d = {} local t = d for _ = 2, N do t.a = {} t = t.a end
+      json.encode(d, {max_depth = N})]],
+    encode_sorted = [[local d = {} local t = d for _ = 2, N do t.a = {b = 1} t = t.a end
+      json.encode(d, {max_depth = N, sort_keys = true, indent = 2})]],
+  }
+  local function run(kb, code)
+    local chunk = "local json = harness.json\nlocal N = 10000\n" ..
+      "local ok, e = pcall(function() " .. code .. " end)\n" ..
+      "if ok then print('ok') elseif type(e) == 'table' and e.kind == 'json' then print('json', e.message:sub(1, 120)) " ..
+      "else print('other', tostring(e)) end\n"
+    return hlua(chunk, "ulimit -s " .. kb .. " && ")
+  end
+  local plain = not os.getenv("HLUA_WRAPPER") and not os.getenv("HLUA_SANITIZER_REPORTS")
+
+  for name, code in pairs(cases) do
+    it(name .. ": a clean error with a 1 MB stack", function()
+      local out, err, code_ = run(1024, code)
+      assert.are.equal(0, code_, err)
+      assert.truthy(out:match("^ok\n") or out:match("^json\t[^\n]*nesting deeper than %d+: the C stack"), out .. err)
+    end)
+
+    it(name .. ": done with an 8 MB stack", function()
+      local out, err, code_ = run(8192, code)
+      assert.are.equal(0, code_, err)
+      if plain then assert.are.equal("ok\n", out, err) end
+      assert.truthy(out:match("^ok\n") or out:match("^json\t"), out .. err)
+    end)
+  end
+
+  it("names the whole path of a deep error, root first", function()
+    local d = {}
+    local t = d
+    for _ = 1, 300 do t.a = json.array({ {} }) t = t.a[1] end
+    t["x y"] = print
+    local e = failure(json.encode, d)
+    local want = "$" .. string.rep(".a[1]", 300) .. '["x y"]'
+    assert(e.path == want, #e.path .. " " .. e.path:sub(1, 60))
+  end)
+end)
