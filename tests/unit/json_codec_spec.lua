@@ -385,3 +385,57 @@ describe("harness.json nesting and the C stack", function()
     assert(e.path == want, #e.path .. " " .. e.path:sub(1, 60))
   end)
 end)
+
+describe("harness.json float printer", function()
+  -- What encode printed before its exact integer search, and what the
+  -- spec asks: the first of %.15g, %.16g, %.17g that reads back (%.1g on
+  -- for subnormals), with '.0' when it shows neither point nor exponent.
+  local function reference(f)
+    local a, s = math.abs(f)
+    for prec = a < 2.2250738585072014e-308 and 1 or 15, 17 do
+      s = string.format("%." .. prec .. "g", a)
+      if tonumber(s) == a then break end
+    end
+    if not s:find("[.e]") then s = s .. ".0" end
+    return (f < 0 or 1 / f < 0) and "-" .. s or s
+  end
+
+  local function check(f)
+    local s = json.encode(f)
+    if s ~= reference(f) then
+      -- only ever shorter (a power of two whose nearest form lies just
+      -- outside its narrower lower gap), and it must read back
+      assert(#s < #reference(f), ("%.17g: %s, not %s"):format(f, s, reference(f)))
+    end
+    local back = json.decode(s)
+    assert(math.type(back) == "float" and string.pack("<d", back) == string.pack("<d", f), s)
+  end
+
+  it("matches the shortest %.Ng that reads back on seeded random floats", function()
+    local r = lcg(1234)
+    for i = 1, 60000 do
+      local f
+      local mode = i % 5
+      if mode == 0 then f = r(100000000) / (r(9999) + 1)                      -- ratios
+      elseif mode == 1 then f = r(2^31) / 2^31 * 10.0 ^ (r(24) - 6)          -- every decade
+      elseif mode == 2 then f = r(10000000) / 1000                            -- decimals
+      elseif mode == 3 then f = 2.0 ^ (r(67) - 14) * (1 + r(2^20) / 2^52)     -- near powers of 2
+      else f = string.unpack("<d", string.pack("<I4I4", r(2^31) * 2 + r(2), r(2^31) * 2 + r(2)))
+      end
+      if f == f and f ~= math.huge and f ~= -math.huge then check(f); check(-f) end
+    end
+  end)
+
+  it("gets the edges right", function()
+    for _, f in ipairs { 0.1 + 0.2, 1 / 3, 2 / 3, 2^53 - 1, 2^53, 2^52 + 0.5, 2^-14, 2^-14 * (1 - 2^-53),
+                         6.103515625e-05, 1e-4, 9.999999999999999e-05, 1e15, 1e15 + 0.5, 999999999999999.9,
+                         1234567890123456.2, 1234567890123456.5, 0.30000000000000004, 5e-324,
+                         2.2250738585072014e-308, 1.7976931348623157e308, 123456.789, 100.0, 0.05 } do
+      check(f)
+      check(-f)
+    end
+    assert.are.equal("1234567890123456.2", json.encode(1234567890123456.25))   -- a tie, to even
+    assert.are.equal("142857.14285714287", json.encode(1e6 / 7))
+    assert.are.equal("1e+15", json.encode(1e15))
+  end)
+end)
