@@ -134,7 +134,10 @@ static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
 
 /* Largest buffer kept for the next encode: its pages are mapped already,
 ** which spares the page faults of a fresh one (a large share of the time
-** for documents of megabytes).  Bigger ones are freed after use. */
+** for documents of megabytes).  Bigger ones are freed after use, and so
+** is one of over a megabyte that the last encode used less than an eighth
+** of: a script that encoded one big document keeps no big buffer once it
+** goes back to small ones. */
 #define JSON_KEEP ((size_t)64 << 20)
 
 /* Pushes the buffer kept by the last encode (upvalue 1 of the module's
@@ -157,7 +160,8 @@ static Buf *buf_take(lua_State *L) {
 ** (rather than at the next collection) when it is too big to keep. */
 static void buf_keep(lua_State *L, int idx) {
   Buf *B = (Buf *)lua_touserdata(L, idx);
-  if (B->size > JSON_KEEP) {
+  if (B->size > JSON_KEEP ||
+      (B->size > ((size_t)1 << 20) && B->n < B->size / 8)) {
     buf_free(B);
     return;
   }
@@ -910,7 +914,7 @@ static void decode_number(Decoder *D) {
   const char *a = D->p, *p = a;
   uint64_t m = 0;          /* significant digits, as far as exact */
   int ndig = 0;            /* digits in m, leading zeros excluded */
-  int lost = 0;            /* digits that did not fit in m */
+  int lost = 0;            /* digits that did not fit in m: strtod decides */
   int exp10 = 0, isfloat = 0, neg = (*p == '-');
   double d;
   if (neg) p++;
@@ -921,7 +925,7 @@ static void decode_number(Decoder *D) {
   else if (is_digit(*p)) {
     for (; is_digit(*p); p++) {
       if (ndig < 19) { m = m * 10 + (uint64_t)(*p - '0'); ndig++; }
-      else { lost = 1; exp10++; }
+      else lost = 1;   /* (counting exp10 on could overflow an int) */
     }
   }
   else
@@ -931,12 +935,12 @@ static void decode_number(Decoder *D) {
     if (!is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
     isfloat = 1;
     for (; is_digit(*p); p++) {
-      if (ndig < 19) {
+      if (ndig < 19 && exp10 > -40) {   /* (leading zeros are unbounded) */
         m = m * 10 + (uint64_t)(*p - '0');
         if (m) ndig++;
         exp10--;
       }
-      else if (*p != '0') lost = 1;
+      else if (*p != '0' || ndig < 19) lost = 1;
     }
   }
   if (*p == 'e' || *p == 'E') {

@@ -439,3 +439,16 @@ describe("harness.json float printer", function()
     assert.are.equal("1e+15", json.encode(1e15))
   end)
 end)
+
+describe("harness.json numbers", function()
+  it("read long runs of zeros and digits as strtod does", function()
+    for _, s in ipairs { "0." .. string.rep("0", 100) .. "1", "0." .. string.rep("0", 39) .. "5",
+                         "0." .. string.rep("0", 60), "1" .. string.rep("0", 30),
+                         "1" .. string.rep("0", 18) .. ".5", "0.1" .. string.rep("0", 50) .. "1",
+                         "12345678901234567890.123e-7", "-0." .. string.rep("0", 300) .. "1e300" } do
+      local v = json.decode(s)
+      assert.are.equal("float", math.type(v), s)
+      assert(string.pack("<d", v) == string.pack("<d", tonumber(s)), s)
+    end
+  end)
+end)
