@@ -799,7 +799,8 @@ static void decode_string_escaped(Decoder *D, const char *open,
   char *w, *wend;
   B->n = 0;
   buf_putn(D->L, B, (const char *)start, (size_t)(p - start));
-  w = scratch_room(D, B->b + B->n, 32);
+  buf_reserve(D->L, B, 32);   /* before any pointer math: b may be NULL */
+  w = B->b + B->n;
   wend = B->b + B->size;
   for (;;) {
     size_t took, n;

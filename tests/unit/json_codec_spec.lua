@@ -127,6 +127,13 @@ describe("harness.json strings", function()
     assert.are.equal(big, json.decode(json.encode(big)))
   end)
 
+  it("decode a string that starts with an escape in a fresh state", function()
+    -- the scratch buffer is still NULL then (clang's UBSan saw NULL + 0)
+    local out, err, code = hlua([[print(harness.json.decode('"\\n"') == "\n", harness.json.decode('["\\u00e9"]')[1])]])
+    assert.are.equal(0, code, err)
+    assert.are.equal("true\té\n", out)
+  end)
+
   it("decode escapes at every offset of a word", function()
     for pre = 0, 17 do
       local p = string.rep("p", pre)
