@@ -349,24 +349,64 @@ static inline unsigned scan_word(uint64_t x, char *w, unsigned *high) {
                    ((b - ONES8) & ~b));
 }
 
+/* The n < 8 bytes at p as the low bytes of a word, the rest zero, in at
+** most three loads: two overlapping ones cover 4 to 7 bytes, and the
+** first, middle and last byte cover 1 to 3. */
+static inline uint64_t load_small(const unsigned char *p, size_t n) {
+  if (n >= 4) {
+    uint64_t lo = load_tail(p, 4), hi = load_tail(p + n - 4, 4);
+    return lo | hi << (8 * (n - 4));
+  }
+  if (n == 0) return 0;
+  return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+         (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define JSON_BLOCK 16
 
-/* Scans the 16 bytes at p (copied to w unless w is NULL): returns the
-** stops, and sets *high.  Signed compares: bytes from 0x80 on are below
-** 0x20 too, so they are taken out of the stops. */
-static inline unsigned scan_block(const unsigned char *p, char *w,
-                                  unsigned *high) {
-  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+/* Scans the 16 bytes in v: returns the stops, and sets *high.  Signed
+** compares: bytes from 0x80 on are below 0x20 too, so they are taken out
+** of the stops. */
+static inline unsigned scan_vector(__m128i v, unsigned *high) {
   __m128i stop = _mm_or_si128(
     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
     _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
   unsigned h = (unsigned)_mm_movemask_epi8(v);
-  if (w != NULL) _mm_storeu_si128((__m128i *)(void *)w, v);
   *high = h;
   return (unsigned)_mm_movemask_epi8(stop) & ~h;
+}
+
+/* Scans the 16 bytes at p (copied to w unless w is NULL). */
+static inline unsigned scan_block(const unsigned char *p, char *w,
+                                  unsigned *high) {
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  if (w != NULL) _mm_storeu_si128((__m128i *)(void *)w, v);
+  return scan_vector(v, high);
+}
+
+/* Scans the n < 16 bytes at p, the last of a string, in one go: 8 to 15
+** as two overlapping words (the masks of the second moved to where its
+** bytes are), fewer zero padded (the padding scans as stops). */
+static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
+                                  unsigned *high) {
+  if (n >= 8) {
+    uint64_t a = load64(p), b = load64(p + n - 8);
+    unsigned h, m = scan_vector(_mm_set_epi64x((long long)b, (long long)a), &h);
+    if (w != NULL) {
+      store64(w, a);
+      store64(w + n - 8, b);
+    }
+    *high = (h & 0xFF) | (h >> 8) << (n - 8);
+    return (m & 0xFF) | (m >> 8) << (n - 8);
+  }
+  else {
+    uint64_t x = load_small(p, n);
+    if (w != NULL) store64(w, x);
+    return scan_vector(_mm_set_epi64x(0, (long long)x), high);
+  }
 }
 #else
 #define JSON_BLOCK 8
@@ -375,24 +415,25 @@ static inline unsigned scan_block(const unsigned char *p, char *w,
                                   unsigned *high) {
   return scan_word(load64(p), w, high);
 }
+
+static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
+                                  unsigned *high) {
+  return scan_word(load_small(p, n), w, high);
+}
 #endif
 
-/* Scans the n bytes of text at p, copying them to w unless w is NULL:
-** JSON_BLOCK of them, or 8, or the n < 8 left before the end of the
-** memory (then zero bytes follow, which are stops).  Returns the stops and
-** sets *high and *took (how many bytes the masks cover). */
+/* Scans text at p, n bytes of it left, copying it to w unless w is NULL:
+** a block of JSON_BLOCK bytes, or the n < JSON_BLOCK left before the end
+** of the memory.  Returns the stops and sets *high and *took (how many
+** bytes the masks cover: fewer than JSON_BLOCK at the end). */
 static inline unsigned scan_text_at(const unsigned char *p, size_t n, char *w,
                                     unsigned *high, size_t *took) {
   if (n >= JSON_BLOCK) {
     *took = JSON_BLOCK;
     return scan_block(p, w, high);
   }
-  if (n >= 8) {
-    *took = 8;
-    return scan_word(load64(p), w, high);
-  }
   *took = n;
-  return scan_word(load_tail(p, n), w, high);
+  return scan_short(p, n, w, high);
 }
 
 /* The index of the first flagged byte of a nonzero mask. */
@@ -749,7 +790,7 @@ static const unsigned char *scan_text(Decoder *D, const char *open,
     size_t took, n;
     unsigned high, stops = scan_text_at(p, (size_t)(end - p), NULL, &high,
                                         &took);
-    if (took < 8) stops |= 1u << took;   /* the end */
+    if (took < JSON_BLOCK) stops |= 1u << took;   /* the end */
     if ((stops | high | st) == 0) {
       p += took;
       continue;
