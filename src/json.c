@@ -540,6 +540,7 @@ static int opt_bool(lua_State *L, int idx, const char *field, int def) {
 typedef struct DecodeState {
   Buf scratch;
   struct { const char *s; size_t n; } cache[2 * JSON_KEYS];
+  unsigned char members[JSON_KEYS];   /* see decode_object */
 } DecodeState;
 
 typedef struct Decoder {
@@ -587,6 +588,7 @@ static DecodeState *state_take(lua_State *L) {
     S->cache[i].s = NULL;
     S->cache[i].n = (size_t)-1;   /* matches no string */
   }
+  memset(S->members, 0, sizeof S->members);
   luaL_setmetatable(L, JSON_BUFFER_MT);
   lua_pushvalue(L, -2);
   lua_setiuservalue(L, -2, 1);
@@ -897,8 +899,8 @@ static inline unsigned key_slot(const unsigned char *a, size_t n) {
 /* Pushes the string whose opening quote is at D->p, through the cache
 ** whose entries start at 'first' (0 for keys, JSON_KEYS for values):
 ** from it when there, else made and cached (strings with escapes and long
-** ones are not). */
-static void decode_cached(Decoder *D, unsigned first) {
+** ones are not).  Returns the entry, or -1. */
+static int decode_cached(Decoder *D, unsigned first) {
   const char *open = D->p;
   const unsigned char *start = (const unsigned char *)open + 1;
   const unsigned char *p = scan_text(D, open, start);
@@ -907,24 +909,25 @@ static void decode_cached(Decoder *D, unsigned first) {
   if (*p != '"') {
     if (*p == '\\') decode_string_escaped(D, open, start, p);   /* sets D->p */
     else string_error(D, open, (const char *)p);
-    return;
+    return -1;
   }
   D->p = (const char *)p + 1;
   if (n > JSON_KEY_MAX) {
     lua_pushlstring(D->L, (const char *)start, n);
-    return;
+    return -1;
   }
   i = first + key_slot(start, n);
   if (D->state->cache[i].n == n &&
       memcmp(D->state->cache[i].s, start, n) == 0) {
     lua_rawgeti(D->L, D->cacheidx, i + 1);
-    return;
+    return (int)i;
   }
   lua_pushlstring(D->L, (const char *)start, n);
   lua_pushvalue(D->L, -1);
   lua_rawseti(D->L, D->cacheidx, i + 1);   /* the array part: no allocation */
   D->state->cache[i].s = lua_tostring(D->L, -1);
   D->state->cache[i].n = n;
+  return (int)i;
 }
 
 static const double pow10_exact[] = {
@@ -1106,45 +1109,89 @@ static void object_flush(lua_State *L, int base, int pending) {
   lua_settop(L, base);
 }
 
-/* Pushes the object at D->p ('{'). */
+/* Parses the ':' and the value of a member whose key is pushed, and
+** pushes the value (nil for a null that omit_nulls leaves out: it inserts
+** nothing, or removes an earlier value of the key). */
+static inline void decode_member_value(Decoder *D, int depth) {
+  skip_ws(D);
+  if (*D->p != ':')
+    decode_unexpected(D, D->p, " (':' expected)");
+  D->p++;
+  skip_ws(D);
+  if (*D->p == 'n' && D->omitnulls) {
+    decode_literal(D, "null", 4);
+    lua_pushnil(D->L);
+  }
+  else
+    decode_value(D, depth);
+}
+
+/* Skips to the next member; returns 0 at the '}'. */
+static inline int decode_next_member(Decoder *D) {
+  skip_ws(D);
+  if (*D->p == ',') {
+    D->p++;
+    skip_ws(D);
+    if (*D->p != '"')
+      decode_unexpected(D, D->p, " (string key expected)");
+    return 1;
+  }
+  if (*D->p == '}') {
+    D->p++;
+    return 0;
+  }
+  return decode_unexpected(D, D->p, " (',' or '}' expected)");
+}
+
+/* Pushes the object at D->p ('{').  Objects in a list mostly have the same
+** members, the first key telling which: how many the last object with
+** that first key had (members[], by the key's cache entry) sizes the table
+** as soon as that key is read, and each member goes in as it is parsed.
+** Otherwise the members gather on the stack, in chunks, so that the table
+** is made once at its final size. */
 static void decode_object(Decoder *D, int depth) {
   lua_State *L = D->L;
-  int pending = 0, base;
+  int pending = 0, base, entry, count = 1;
   check_depth(D, depth);
   lua_pushnil(L);
   base = lua_gettop(L);
   D->p++;
   skip_ws(D);
-  if (*D->p == '}')
+  if (*D->p == '}') {
     D->p++;
+    lua_createtable(L, 0, 0);
+    lua_replace(L, base);
+    return;
+  }
+  if (*D->p != '"')
+    decode_unexpected(D, D->p, " (string key expected)");
+  entry = decode_cached(D, 0);
+  if (entry >= 0 && D->state->members[entry] > 0) {
+    lua_createtable(L, 0, D->state->members[entry]);
+    lua_replace(L, base);
+    for (;;) {
+      decode_member_value(D, depth);
+      lua_rawset(L, base);
+      if (!decode_next_member(D)) break;
+      decode_cached(D, 0);
+      count++;
+    }
+  }
   else {
     for (;;) {
-      if (*D->p != '"')
-        decode_unexpected(D, D->p, " (string key expected)");
-      decode_cached(D, 0);
-      skip_ws(D);
-      if (*D->p != ':')
-        decode_unexpected(D, D->p, " (':' expected)");
-      D->p++;
-      skip_ws(D);
-      if (*D->p == 'n' && D->omitnulls) {
-        /* a nil value: the member is left out, or removes an earlier one */
-        decode_literal(D, "null", 4);
-        lua_pushnil(L);
-      }
-      else
-        decode_value(D, depth);
+      decode_member_value(D, depth);
       if (++pending == JSON_CHUNK) {
         object_flush(L, base, pending);
         pending = 0;
       }
-      skip_ws(D);
-      if (*D->p == ',') { D->p++; skip_ws(D); }
-      else if (*D->p == '}') { D->p++; break; }
-      else decode_unexpected(D, D->p, " (',' or '}' expected)");
+      if (!decode_next_member(D)) break;
+      decode_cached(D, 0);
+      count++;
     }
+    object_flush(L, base, pending);
   }
-  object_flush(L, base, pending);
+  if (entry >= 0)   /* up to 64: a bad guess costs little */
+    D->state->members[entry] = (unsigned char)(count < 64 ? count : 0);
 }
 
 /* Pushes the value at D->p (whitespace already skipped); containers count
