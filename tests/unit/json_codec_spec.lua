@@ -93,6 +93,27 @@ describe("harness.json strings", function()
     end
   end)
 
+  it("agree with utf8.len on random near-UTF-8 soups of every length", function()
+    local r = lcg(99)
+    -- mostly well-formed characters, now and then a byte of any kind
+    local chars = { "a", "é", "ß", "日", "本", "€", "😀", "\u{10FFFF}", "\u{800}", "\u{FFFF}",
+                    "\u{D7FF}", "\u{E000}", "\u{10000}" }
+    for n = 1, 20000 do
+      local t = {}
+      for i = 1, r(40) + 1 do
+        if r(12) == 0 then t[i] = string.char(0x80 + r(128))
+        elseif r(20) == 0 then t[i] = chars[r(#chars) + 1]:sub(1, r(3) + 1)   -- cut short
+        else t[i] = chars[r(#chars) + 1] end
+      end
+      local s = table.concat(t)
+      local valid = utf8.len(s) ~= nil
+      local ok = pcall(json.encode, s)
+      assert(ok == valid, (s:gsub(".", function(c) return ("%02X "):format(c:byte()) end)))
+      local dok, back = pcall(json.decode, '"' .. s .. '"')
+      assert(dok == valid and (not dok or back == s), n)
+    end
+  end)
+
   it("refuse a bad byte wherever it falls, naming its position", function()
     for _, bad in ipairs { "\255", "\192\128", "\237\160\128", "\244\144\128\128", "\226\130", "\128" } do
       for pre = 0, 20 do
