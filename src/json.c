@@ -379,6 +379,12 @@ static inline unsigned scan_vector(__m128i v, unsigned *high) {
   return (unsigned)_mm_movemask_epi8(stop) & ~h;
 }
 
+/* Copies the JSON_BLOCK bytes at p to w. */
+static inline void copy_block(char *w, const unsigned char *p) {
+  _mm_storeu_si128((__m128i *)(void *)w,
+                   _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
 /* Scans the 16 bytes at p (copied to w unless w is NULL). */
 static inline unsigned scan_block(const unsigned char *p, char *w,
                                   unsigned *high) {
@@ -410,6 +416,10 @@ static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
 }
 #else
 #define JSON_BLOCK 8
+
+static inline void copy_block(char *w, const unsigned char *p) {
+  memcpy(w, p, 8);
+}
 
 static inline unsigned scan_block(const unsigned char *p, char *w,
                                   unsigned *high) {
@@ -838,36 +848,16 @@ static void decode_string_escaped(Decoder *D, const char *open,
                                   const unsigned char *p) {
   Buf *B = D->scratch;
   const unsigned char *from = p;   /* text since the last escape */
+  const unsigned char *end = (const unsigned char *)D->end;
   unsigned st = U8_ACCEPT;
   char *w, *wend;
   B->n = 0;
   buf_putn(D->L, B, (const char *)start, (size_t)(p - start));
-  buf_reserve(D->L, B, 32);   /* before any pointer math: b may be NULL */
+  buf_reserve(D->L, B, 48);   /* before any pointer math: b may be NULL */
   w = B->b + B->n;
   wend = B->b + B->size;
-  for (;;) {
-    size_t took, n;
-    unsigned high, stops;
+  for (;;) {   /* p is at a stop */
     char c;
-    if (wend - w < 32) {   /* a block writes 16 bytes, an escape 4 at most */
-      w = scratch_room(D, w, 32);
-      wend = B->b + B->size;
-    }
-    stops = scan_text_at(p, (size_t)((const unsigned char *)D->end - p), w,
-                         &high, &took);
-    if ((stops | high | st) == 0) {
-      p += took;
-      w += took;
-      continue;
-    }
-    n = stops ? first_flagged(stops) : took;
-    if (high | st) {
-      st = utf8_run(st, p, n, high);
-      if (st == U8_REJECT) text_error(D, open, from);
-    }
-    p += n;
-    w += n;
-    if (!stops) continue;
     if (st != U8_ACCEPT) text_error(D, open, from);   /* cut short */
     if (*p != '\\') break;
     c = str_unescape[p[1]];
@@ -877,11 +867,66 @@ static void decode_string_escaped(Decoder *D, const char *open,
     }
     else if (c == 'u')
       w = decode_uescape(D, p, w, &p);
-    else if ((const char *)p + 1 >= D->end)
+    else if (p + 1 >= end)
       decode_error(D, open, "unterminated string");
     else
       decode_error(D, (const char *)p, "invalid escape in string");
     from = p;
+    /* the text up to the next stop, a block at a time */
+    for (;;) {
+      size_t took, n;
+      unsigned high, stops;
+      if (wend - w < 48) {   /* a block writes 16 bytes, an escape 4 */
+        w = scratch_room(D, w, 48);
+        wend = B->b + B->size;
+      }
+      stops = scan_text_at(p, (size_t)(end - p), w, &high, &took);
+      if ((stops | high | st) == 0) {
+        p += took;
+        w += took;
+        continue;
+      }
+      if (took == JSON_BLOCK && (high | st) == 0) {
+        /* ASCII with stops, as in YAML bodies: the simple escapes of
+        ** the block are taken from its mask, and the text after each is
+        ** copied to its place with one more block store, not scanned
+        ** again: the chain from one escape to the next stays short. */
+        const unsigned char *blk = p;
+        unsigned rest = stops;
+        int at_stop = 1;
+        for (;;) {
+          size_t i = first_flagged(rest);
+          w += blk + i - p;
+          p = blk + i;
+          if (*p != '\\' || (c = str_unescape[p[1]]) == 0 || c == 'u' ||
+              end - p < 2 + JSON_BLOCK)
+            break;   /* for the outer loop */
+          *w++ = c;
+          p += 2;
+          from = p;
+          copy_block(w, p);
+          rest = p - blk >= JSON_BLOCK ? 0 : stops & (~0u << (p - blk));
+          if (rest == 0) {   /* no more in this block */
+            if (p < blk + JSON_BLOCK) {
+              w += blk + JSON_BLOCK - p;
+              p = blk + JSON_BLOCK;
+            }
+            at_stop = 0;
+            break;
+          }
+        }
+        if (at_stop) break;
+        continue;
+      }
+      n = stops ? first_flagged(stops) : took;
+      if (high | st) {
+        st = utf8_run(st, p, n, high);
+        if (st == U8_REJECT) text_error(D, open, from);
+      }
+      p += n;
+      w += n;
+      if (stops) break;
+    }
   }
   if (*p != '"') string_error(D, open, (const char *)p);
   lua_pushlstring(D->L, B->b, (size_t)(w - B->b));

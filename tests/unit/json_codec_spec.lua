@@ -155,6 +155,25 @@ describe("harness.json strings", function()
     assert.are.equal("true\té\n", out)
   end)
 
+  it("decode dense escapes at every offset of a block, at the end of the input too", function()
+    local r = lcg(3)
+    local escs = { { "\\n", "\n" }, { "\\t", "\t" }, { '\\"', '"' }, { "\\\\", "\\" },
+                   { "\\/", "/" }, { "\\u0041", "A" }, { "\\u00e9", "é" }, { "x", "x" }, { "é", "é" } }
+    for n = 1, 400 do
+      local src, want = { string.rep("p", n % 19) }, { string.rep("p", n % 19) }
+      for i = 1, r(60) do
+        local e = escs[r(#escs) + 1]
+        local gap = string.rep("g", r(4) == 0 and r(20) or r(3))
+        src[#src + 1] = e[1] .. gap
+        want[#want + 1] = e[2] .. gap
+      end
+      local text, expect = table.concat(src), table.concat(want)
+      assert(json.decode('"' .. text .. '"') == expect, text)
+      local v = json.decode('["' .. text .. '",1]')
+      assert(v[1] == expect and v[2] == 1, text)
+    end
+  end)
+
   it("decode escapes at every offset of a word", function()
     for pre = 0, 17 do
       local p = string.rep("p", pre)
