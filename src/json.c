@@ -332,23 +332,6 @@ static inline uint64_t load_tail(const unsigned char *p, size_t n) {
   return x;
 }
 
-/* The mask with bit i for each byte i of the word whose high bit is set
-** (the high bits gathered by one multiplication). */
-static inline unsigned word_mask(uint64_t m) {
-  return (unsigned)((((m & HIGHS8) >> 7) *
-                     (uint64_t)0x0102040810204080u) >> 56);
-}
-
-/* Scans the word x (8 bytes of text; copied to w unless w is NULL):
-** returns the stops, and sets *high. */
-static inline unsigned scan_word(uint64_t x, char *w, unsigned *high) {
-  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
-  if (w != NULL) store64(w, x);
-  *high = word_mask(x);
-  return word_mask(((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
-                   ((b - ONES8) & ~b));
-}
-
 /* The n < 8 bytes at p as the low bytes of a word, the rest zero, in at
 ** most three loads: two overlapping ones cover 4 to 7 bytes, and the
 ** first, middle and last byte cover 1 to 3. */
@@ -416,6 +399,23 @@ static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
 }
 #else
 #define JSON_BLOCK 8
+
+/* The mask with bit i for each byte i of the word whose high bit is set
+** (the high bits gathered by one multiplication). */
+static inline unsigned word_mask(uint64_t m) {
+  return (unsigned)((((m & HIGHS8) >> 7) *
+                     (uint64_t)0x0102040810204080u) >> 56);
+}
+
+/* Scans the word x (8 bytes of text; copied to w unless w is NULL):
+** returns the stops, and sets *high. */
+static inline unsigned scan_word(uint64_t x, char *w, unsigned *high) {
+  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
+  if (w != NULL) store64(w, x);
+  *high = word_mask(x);
+  return word_mask(((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
+                   ((b - ONES8) & ~b));
+}
 
 static inline void copy_block(char *w, const unsigned char *p) {
   memcpy(w, p, 8);
@@ -1538,7 +1538,7 @@ static size_t put_float_digits(char *out, uint64_t digits, int nd, int x) {
 }
 
 #if defined(__SIZEOF_INT128__)
-typedef unsigned __int128 u128;
+__extension__ typedef unsigned __int128 u128;
 
 /* The shortest digits that read back as a, exactly, for a in [2^-14,
 ** 2^53) (where 128-bit integers hold every product below): sets *digits
