@@ -274,7 +274,9 @@ static const unsigned char *utf8_first_bad(const unsigned char *p) {
 ** 0x80 on (to check as UTF-8).  In a word, the lowest flagged byte is
 ** always a true one (false positives only appear above a true one), which
 ** is all the scans need: they act on the first stop and scan again after
-** it.  load64 puts the first byte of memory lowest on any machine. */
+** it (only with SSE2, whose masks are exact, does decode take more than
+** one stop from a mask).  load64 puts the first byte of memory lowest on
+** any machine. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define JSON_LITTLE_ENDIAN 1
 #else
@@ -348,6 +350,7 @@ static inline uint64_t load_small(const unsigned char *p, size_t n) {
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define JSON_BLOCK 16
+#define JSON_EXACT_MASKS 1   /* every flagged byte is a true one */
 
 /* Scans the 16 bytes in v: returns the stops, and sets *high.  Signed
 ** compares: bytes from 0x80 on are below 0x20 too, so they are taken out
@@ -399,6 +402,7 @@ static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
 }
 #else
 #define JSON_BLOCK 8
+#define JSON_EXACT_MASKS 0   /* only the lowest flagged byte is sure */
 
 /* The mask with bit i for each byte i of the word whose high bit is set
 ** (the high bits gathered by one multiplication). */
@@ -886,7 +890,7 @@ static void decode_string_escaped(Decoder *D, const char *open,
         w += took;
         continue;
       }
-      if (took == JSON_BLOCK && (high | st) == 0) {
+      if (JSON_EXACT_MASKS && took == JSON_BLOCK && (high | st) == 0) {
         /* ASCII with stops, as in YAML bodies: the simple escapes of
         ** the block are taken from its mask, and the text after each is
         ** copied to its place with one more block store, not scanned
