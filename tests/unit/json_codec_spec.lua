@@ -174,6 +174,20 @@ describe("harness.json strings", function()
     end
   end)
 
+  it("refuse bad UTF-8 between escapes, naming where it is", function()
+    for pre = 0, 33 do
+      for _, bad in ipairs { "\255", "\195", "\226\130", "\237\160\128", "\128" } do
+        for _, around in ipairs { { "\\n", "\\t" }, { "é\\n", "\\\"x" }, { "\\n日", "" } } do
+          local text = string.rep("a", pre) .. "\\n" .. around[1] .. bad .. around[2] .. "\\nzz"
+          local e = failure(json.decode, '"' .. text .. '"')
+          local at = #string.rep("a", pre) + 2 + #around[1] + 1
+          assert(e.offset == at + 1, ("%d %d %s"):format(e.offset, at + 1, e.message))
+          assert(e.message:find("invalid UTF-8 byte", 1, true), e.message)
+        end
+      end
+    end
+  end)
+
   it("decode escapes at every offset of a word", function()
     for pre = 0, 17 do
       local p = string.rep("p", pre)
