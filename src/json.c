@@ -16,8 +16,9 @@
 ** in --version, and the decode fuzz target uses cJSON as a cross-check
 ** (whatever we accept, cJSON must accept too).
 **
-** Choices where RFC 8259 leaves room (documented in tests/json_spec.lua):
-** - duplicate object keys: the last one wins;
+** Choices where RFC 8259 leaves room (documented in tests/unit/json_spec.lua):
+** - duplicate object keys: the last one wins (with omit_nulls, a last null
+**   removes the key);
 ** - lone surrogate escapes (\uD800) are rejected: they have no UTF-8 form,
 **   and we never change data;
 ** - numbers: integers that fit in 64 bits become Lua integers, others
@@ -32,12 +33,15 @@
 ** userdata whose __gc frees them, and everything else is on the C stack.
 */
 #include <float.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/resource.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -53,6 +57,17 @@
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
 #define JSON_EXCERPT     24      /* bytes of context either side in an error */
+#define JSON_KEYS        256     /* entries of each string cache (2^n) */
+#define JSON_KEY_MAX     40      /* longest string cached (Lua's short) */
+#define JSON_STACK_FROM  32      /* nesting from which the C stack is watched */
+
+/* Error paths and rare cases kept out of the recursive functions, whose
+** frames (one per level of nesting) they would otherwise grow. */
+#if defined(__GNUC__)
+#define JSON_NOINLINE __attribute__((noinline))
+#else
+#define JSON_NOINLINE
+#endif
 
 
 /* {======================================================================
@@ -117,6 +132,43 @@ static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
   B->n += n;
 }
 
+/* Largest buffer kept for the next encode: its pages are mapped already,
+** which spares the page faults of a fresh one (a large share of the time
+** for documents of megabytes).  Bigger ones are freed after use, and so
+** is one of over a megabyte that the last encode used less than an eighth
+** of: a script that encoded one big document keeps no big buffer once it
+** goes back to small ones. */
+#define JSON_KEEP ((size_t)64 << 20)
+
+/* Pushes the buffer kept by the last encode (upvalue 1 of the module's
+** functions), emptied, or a new one.  The upvalue is cleared meanwhile, so
+** an encode run from a finalizer in the middle of this one (or one that
+** raised an error, whose buffer is then collected) never shares it. */
+static Buf *buf_take(lua_State *L) {
+  Buf *B;
+  if (lua_type(L, lua_upvalueindex(1)) != LUA_TUSERDATA)
+    return buf_new(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushboolean(L, 0);
+  lua_replace(L, lua_upvalueindex(1));
+  B = (Buf *)lua_touserdata(L, -1);
+  B->n = 0;
+  return B;
+}
+
+/* Keeps the buffer at idx for the next buf_take, or frees its bytes now
+** (rather than at the next collection) when it is too big to keep. */
+static void buf_keep(lua_State *L, int idx) {
+  Buf *B = (Buf *)lua_touserdata(L, idx);
+  if (B->size > JSON_KEEP ||
+      (B->size > ((size_t)1 << 20) && B->n < B->size / 8)) {
+    buf_free(B);
+    return;
+  }
+  lua_pushvalue(L, idx);
+  lua_replace(L, lua_upvalueindex(1));
+}
+
 /* }====================================================================== */
 
 
@@ -144,6 +196,314 @@ static size_t utf8_len(const unsigned char *p) {
   return 4;
 }
 
+/* UTF-8 validation as a DFA (RFC 3629: no overlongs, no surrogates,
+** nothing above U+10FFFF), for the hot loops: one table load and one shift
+** a byte, no branches, so text mixing scripts (1 to 4 bytes a character)
+** costs no mispredictions.  A state is a bit offset into a 64-bit row: the
+** row of a byte holds, for each state, the next state ("shift-based DFA").
+** ACCEPT is 0 (between characters); REJECT is sticky. */
+enum {
+  U8_ACCEPT = 0, U8_REJECT = 6,
+  U8_CONT1 = 12, U8_CONT2 = 18, U8_CONT3 = 24,  /* continuation bytes due */
+  U8_E0 = 30, U8_ED = 36, U8_F0 = 42, U8_F4 = 48 /* second byte restricted */
+};
+
+/* A row with every transition to REJECT, and one transition replaced. */
+#define U8_ALL_REJECT \
+  (((uint64_t)U8_REJECT << 0) | ((uint64_t)U8_REJECT << 6) | \
+   ((uint64_t)U8_REJECT << 12) | ((uint64_t)U8_REJECT << 18) | \
+   ((uint64_t)U8_REJECT << 24) | ((uint64_t)U8_REJECT << 30) | \
+   ((uint64_t)U8_REJECT << 36) | ((uint64_t)U8_REJECT << 42) | \
+   ((uint64_t)U8_REJECT << 48))
+#define U8_T(from, to) ((uint64_t)((to) ^ U8_REJECT) << (from))
+
+/* The rows of the byte classes: continuation bytes 80-8F, 90-9F, A0-BF
+** (which the restricted states tell apart), leads C2-DF, E0, E1-EC EE-EF,
+** ED, F0, F1-F3, F4; ASCII; and C0, C1, F5-FF, never valid. */
+#define U8_ASCII (U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ACCEPT))
+#define U8_80 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_ED, U8_CONT1) ^ U8_T(U8_F4, U8_CONT2))
+#define U8_90 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_ED, U8_CONT1) ^ U8_T(U8_F0, U8_CONT2))
+#define U8_A0 (U8_ALL_REJECT ^ U8_T(U8_CONT1, U8_ACCEPT) ^ \
+  U8_T(U8_CONT2, U8_CONT1) ^ U8_T(U8_CONT3, U8_CONT2) ^ \
+  U8_T(U8_E0, U8_CONT1) ^ U8_T(U8_F0, U8_CONT2))
+#define U8_ROW(c) \
+  ((c) < 0x80 ? U8_ASCII : (c) < 0x90 ? U8_80 : (c) < 0xA0 ? U8_90 : \
+   (c) < 0xC0 ? U8_A0 : (c) < 0xC2 ? U8_ALL_REJECT : \
+   (c) < 0xE0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT1) : \
+   (c) == 0xE0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_E0) : \
+   (c) == 0xED ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_ED) : \
+   (c) < 0xF0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT2) : \
+   (c) == 0xF0 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F0) : \
+   (c) < 0xF4 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_CONT3) : \
+   (c) == 0xF4 ? U8_ALL_REJECT ^ U8_T(U8_ACCEPT, U8_F4) : U8_ALL_REJECT)
+#define U8_ROW4(c) U8_ROW(c), U8_ROW(c + 1), U8_ROW(c + 2), U8_ROW(c + 3)
+#define U8_ROW16(c) U8_ROW4(c), U8_ROW4(c + 4), U8_ROW4(c + 8), U8_ROW4(c + 12)
+
+/* The row of every byte. */
+static const uint64_t utf8_rows[256] = {
+  U8_ROW16(0x00), U8_ROW16(0x10), U8_ROW16(0x20), U8_ROW16(0x30),
+  U8_ROW16(0x40), U8_ROW16(0x50), U8_ROW16(0x60), U8_ROW16(0x70),
+  U8_ROW16(0x80), U8_ROW16(0x90), U8_ROW16(0xA0), U8_ROW16(0xB0),
+  U8_ROW16(0xC0), U8_ROW16(0xD0), U8_ROW16(0xE0), U8_ROW16(0xF0)
+};
+
+static inline unsigned utf8_step(unsigned st, unsigned char c) {
+  return (unsigned)(utf8_rows[c] >> st) & 63;
+}
+
+/* The first byte at or after p that does not start a well-formed UTF-8
+** sequence, skipping ASCII: where to report an error once the DFA has
+** rejected something after p (p in a NUL-terminated string). */
+static const unsigned char *utf8_first_bad(const unsigned char *p) {
+  for (;;) {
+    size_t n = *p < 0x80 ? 1 : utf8_len(p);
+    if (n == 0) return p;
+    p += n;
+  }
+}
+
+/* Block scanning of string text: 16 bytes at a time with SSE2 (every
+** x86-64 has it), else and for the last bytes 8 at a time in a 64-bit word
+** with the carry tricks of "Bit Twiddling Hacks" (haszero, hasless).  A
+** scan gives two masks, bit i for byte i: the stops ('"', '\\' and
+** controls, the bytes that end a run of plain text) and the bytes from
+** 0x80 on (to check as UTF-8).  In a word, the lowest flagged byte is
+** always a true one (false positives only appear above a true one), which
+** is all the scans need: they act on the first stop and scan again after
+** it (only with SSE2, whose masks are exact, does decode take more than
+** one stop from a mask).  load64 puts the first byte of memory lowest on
+** any machine. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_LITTLE_ENDIAN 1
+#else
+#define JSON_LITTLE_ENDIAN 0
+#endif
+
+#define ONES8  ((uint64_t)0x0101010101010101u)
+#define HIGHS8 ((uint64_t)0x8080808080808080u)
+
+/* The 8 bytes at p, the first one lowest. */
+static inline uint64_t load64(const unsigned char *p) {
+  uint64_t x;
+#if JSON_LITTLE_ENDIAN
+  memcpy(&x, p, 8);
+#else
+  int i;
+  for (x = 0, i = 7; i >= 0; i--) x = x << 8 | p[i];
+#endif
+  return x;
+}
+
+/* Stores x at p as load64 would read it back. */
+static inline void store64(char *p, uint64_t x) {
+#if JSON_LITTLE_ENDIAN
+  memcpy(p, &x, 8);
+#else
+  int i;
+  for (i = 0; i < 8; i++, x >>= 8) p[i] = (char)(x & 0xFF);
+#endif
+}
+
+/* Loads the n < 8 bytes at p as the low bytes of a word, the rest zero:
+** the tail of a string, which may end at the end of its memory block. */
+static inline uint64_t load_tail(const unsigned char *p, size_t n) {
+  uint64_t x = 0;
+#if JSON_LITTLE_ENDIAN
+  size_t k = 0;
+  if (n & 4) {
+    uint32_t t;
+    memcpy(&t, p, 4);
+    x = t;
+    k = 4;
+  }
+  if (n & 2) {
+    uint16_t t;
+    memcpy(&t, p + k, 2);
+    x |= (uint64_t)t << (8 * k);
+    k += 2;
+  }
+  if (n & 1)
+    x |= (uint64_t)p[k] << (8 * k);
+#else
+  while (n > 0) x = x << 8 | p[--n];
+#endif
+  return x;
+}
+
+/* The n < 8 bytes at p as the low bytes of a word, the rest zero, in at
+** most three loads: two overlapping ones cover 4 to 7 bytes, and the
+** first, middle and last byte cover 1 to 3. */
+static inline uint64_t load_small(const unsigned char *p, size_t n) {
+  if (n >= 4) {
+    uint64_t lo = load_tail(p, 4), hi = load_tail(p + n - 4, 4);
+    return lo | hi << (8 * (n - 4));
+  }
+  if (n == 0) return 0;
+  return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+         (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define JSON_BLOCK 16
+#define JSON_EXACT_MASKS 1   /* every flagged byte is a true one */
+
+/* Scans the 16 bytes in v: returns the stops, and sets *high.  Signed
+** compares: bytes from 0x80 on are below 0x20 too, so they are taken out
+** of the stops. */
+static inline unsigned scan_vector(__m128i v, unsigned *high) {
+  __m128i stop = _mm_or_si128(
+    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+  unsigned h = (unsigned)_mm_movemask_epi8(v);
+  *high = h;
+  return (unsigned)_mm_movemask_epi8(stop) & ~h;
+}
+
+/* Copies the JSON_BLOCK bytes at p to w. */
+static inline void copy_block(char *w, const unsigned char *p) {
+  _mm_storeu_si128((__m128i *)(void *)w,
+                   _mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* Scans the 16 bytes at p (copied to w unless w is NULL). */
+static inline unsigned scan_block(const unsigned char *p, char *w,
+                                  unsigned *high) {
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  if (w != NULL) _mm_storeu_si128((__m128i *)(void *)w, v);
+  return scan_vector(v, high);
+}
+
+/* Scans the n < 16 bytes at p, the last of a string, in one go: 8 to 15
+** as two overlapping words (the masks of the second moved to where its
+** bytes are), fewer zero padded (the padding scans as stops). */
+static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
+                                  unsigned *high) {
+  if (n >= 8) {
+    uint64_t a = load64(p), b = load64(p + n - 8);
+    unsigned h, m = scan_vector(_mm_set_epi64x((long long)b, (long long)a), &h);
+    if (w != NULL) {
+      store64(w, a);
+      store64(w + n - 8, b);
+    }
+    *high = (h & 0xFF) | (h >> 8) << (n - 8);
+    return (m & 0xFF) | (m >> 8) << (n - 8);
+  }
+  else {
+    uint64_t x = load_small(p, n);
+    if (w != NULL) store64(w, x);
+    return scan_vector(_mm_set_epi64x(0, (long long)x), high);
+  }
+}
+#else
+#define JSON_BLOCK 8
+#define JSON_EXACT_MASKS 0   /* only the lowest flagged byte is sure */
+
+/* The mask with bit i for each byte i of the word whose high bit is set
+** (the high bits gathered by one multiplication). */
+static inline unsigned word_mask(uint64_t m) {
+  return (unsigned)((((m & HIGHS8) >> 7) *
+                     (uint64_t)0x0102040810204080u) >> 56);
+}
+
+/* Scans the word x (8 bytes of text; copied to w unless w is NULL):
+** returns the stops, and sets *high. */
+static inline unsigned scan_word(uint64_t x, char *w, unsigned *high) {
+  uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
+  if (w != NULL) store64(w, x);
+  *high = word_mask(x);
+  return word_mask(((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) |
+                   ((b - ONES8) & ~b));
+}
+
+static inline void copy_block(char *w, const unsigned char *p) {
+  memcpy(w, p, 8);
+}
+
+static inline unsigned scan_block(const unsigned char *p, char *w,
+                                  unsigned *high) {
+  return scan_word(load64(p), w, high);
+}
+
+static inline unsigned scan_short(const unsigned char *p, size_t n, char *w,
+                                  unsigned *high) {
+  return scan_word(load_small(p, n), w, high);
+}
+#endif
+
+/* Scans text at p, n bytes of it left, copying it to w unless w is NULL:
+** a block of JSON_BLOCK bytes, or the n < JSON_BLOCK left before the end
+** of the memory.  Returns the stops and sets *high and *took (how many
+** bytes the masks cover: fewer than JSON_BLOCK at the end). */
+static inline unsigned scan_text_at(const unsigned char *p, size_t n, char *w,
+                                    unsigned *high, size_t *took) {
+  if (n >= JSON_BLOCK) {
+    *took = JSON_BLOCK;
+    return scan_block(p, w, high);
+  }
+  *took = n;
+  return scan_short(p, n, w, high);
+}
+
+/* The index of the first flagged byte of a nonzero mask. */
+static inline size_t first_flagged(unsigned m) {
+#if defined(__GNUC__)
+  return (size_t)__builtin_ctz(m);
+#else
+  size_t i = 0;
+  while (!(m & 1)) { m >>= 1; i++; }
+  return i;
+#endif
+}
+
+/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
+** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
+** hold.  Each level past JSON_STACK_FROM measures how far the stack has
+** grown since the decode or encode began (the distance between two frame
+** addresses) against a budget of a quarter of the stack limit, and the
+** caller raises a json error instead of crashing.  The limit is read once
+** per call, and only for documents that nest that deep. */
+typedef struct StackGuard {
+  uintptr_t base;     /* where the decode or encode call began */
+  size_t budget;      /* bytes its nesting may use; 0 until measured */
+} StackGuard;
+
+/* An address in the current frame. */
+#if defined(__GNUC__)
+#define stack_here() ((uintptr_t)__builtin_frame_address(0))
+#else
+static uintptr_t stack_here(void) {
+  volatile char c = 0;
+  return (uintptr_t)&c;
+}
+#endif
+
+static void stack_init(StackGuard *G) {
+  G->base = stack_here();
+  G->budget = 0;
+}
+
+/* Does the current frame stay within the budget?  (The stack grows down on
+** nearly every machine; the distance is taken either way.) */
+static int stack_ok(StackGuard *G) {
+  uintptr_t here = stack_here();
+  size_t used = (size_t)(here < G->base ? G->base - here : here - G->base);
+  if (G->budget == 0) {
+    struct rlimit rl;
+    size_t limit = (size_t)8 << 20;   /* when unlimited or unknown */
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)SIZE_MAX)
+      limit = (size_t)rl.rlim_cur;
+    G->budget = limit / 4;
+  }
+  return used <= G->budget;
+}
+
 /* Reads an optional integer field of the options table at 'idx'. */
 static int opt_int(lua_State *L, int idx, const char *field, int def,
                     int lo, int hi) {
@@ -155,10 +515,22 @@ static int opt_int(lua_State *L, int idx, const char *field, int def,
   }
   v = lua_tointegerx(L, -1, &isnum);
   if (!isnum || v < lo || v > hi)
-    return luaL_error(L, "json: option '%s' must be an integer from %d to %d",
-                      field, lo, hi);
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an "
+                         "integer from %d to %d", field, lo, hi));
   lua_pop(L, 1);
   return (int)v;
+}
+
+/* Reads an optional boolean field of the options table at 'idx'. */
+static int opt_bool(lua_State *L, int idx, const char *field, int def) {
+  int t = lua_getfield(L, idx, field), v = def;
+  if (t == LUA_TBOOLEAN)
+    v = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL)
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a "
+                         "boolean", field));
+  lua_pop(L, 1);
+  return v;
 }
 
 /* }====================================================================== */
@@ -168,31 +540,84 @@ static int opt_int(lua_State *L, int idx, const char *field, int def,
 ** Decoding: text straight to the Lua stack, one pass, strict
 ** ======================================================================= */
 
+/* What a decode keeps for the next one (upvalue 2 of the module's
+** functions, taken out while in use like the encode buffer): the scratch
+** buffer, and two string caches, for object keys and for short string
+** values.  Keys repeat in nearly every document (a few dozen names,
+** thousands of times), and so do many values (statuses, identifiers,
+** tags); lua_pushlstring hashes each and looks it up in Lua's string
+** table.  The caches, direct-mapped, hold strings already made, checked
+** against the input bytes and pushed with lua_rawgeti.  Entry i is element
+** i+1 of the user value (a table: keys first, then values), which keeps
+** the strings alive.  Buf comes first: the buffer metatable's __gc frees
+** it. */
+typedef struct DecodeState {
+  Buf scratch;
+  struct { const char *s; size_t n; } cache[2 * JSON_KEYS];
+  unsigned char members[JSON_KEYS];   /* see decode_object */
+} DecodeState;
+
 typedef struct Decoder {
   lua_State *L;
   const char *s;      /* the whole input; Lua keeps a NUL after it */
   const char *p;      /* next byte to read */
   const char *end;    /* s + length */
   Buf *scratch;       /* unescaped bytes of the current string */
+  DecodeState *state;
+  int cacheidx;       /* stack slot of the table holding the cached strings */
   int nullidx;        /* stack slot of the null sentinel */
   int arrayidx;       /* stack slot of the array mark */
-  int base;           /* stack slot of the scratch buffer: the last fixed one */
+  int base;           /* stack slot of the decode state: the last fixed one */
   int maxdepth;
+  int omitnulls;      /* leave out object members that are null? */
+  StackGuard stack;
 } Decoder;
 
-/* Character classes inside a string: 0 copies as is, 1 ends the fast scan. */
-static const unsigned char str_stop[256] = {
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1
-};
-
 #define is_digit(c) ((unsigned)((c) - '0') < 10)
+
+/* Pushes the table of cached strings and the decode state kept by the last
+** decode (upvalue 2), or new ones; the upvalue is cleared meanwhile. */
+static DecodeState *state_take(lua_State *L) {
+  DecodeState *S;
+  int i;
+  if (lua_type(L, lua_upvalueindex(2)) == LUA_TUSERDATA) {
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushboolean(L, 0);
+    lua_replace(L, lua_upvalueindex(2));
+    lua_getiuservalue(L, -1, 1);
+    lua_insert(L, -2);
+    S = (DecodeState *)lua_touserdata(L, -1);
+    S->scratch.n = 0;
+    return S;
+  }
+  lua_createtable(L, 2 * JSON_KEYS, 0);
+  for (i = 1; i <= 2 * JSON_KEYS; i++) {   /* the array part, sized once */
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, i);
+  }
+  S = (DecodeState *)lua_newuserdatauv(L, sizeof(DecodeState), 1);
+  S->scratch.b = NULL;
+  S->scratch.n = S->scratch.size = 0;
+  for (i = 0; i < 2 * JSON_KEYS; i++) {
+    S->cache[i].s = NULL;
+    S->cache[i].n = (size_t)-1;   /* matches no string */
+  }
+  memset(S->members, 0, sizeof S->members);
+  luaL_setmetatable(L, JSON_BUFFER_MT);
+  lua_pushvalue(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  return S;
+}
+
+/* Keeps the decode state at idx for the next decode, its scratch buffer
+** freed first if it grew large. */
+static void state_keep(lua_State *L, int idx) {
+  DecodeState *S = (DecodeState *)lua_touserdata(L, idx);
+  if (S->scratch.size > ((size_t)1 << 20))
+    buf_free(&S->scratch);
+  lua_pushvalue(L, idx);
+  lua_replace(L, lua_upvalueindex(2));
+}
 
 /* Adds the bytes [a, b) to the error excerpt, escaping what would garble a
 ** message (control bytes, broken UTF-8). */
@@ -216,7 +641,8 @@ static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
 /* Raises harness.Error{kind="json"} for the input at 'at':
 ** "json: <what> at line L column C near '<excerpt>'", with fields line,
 ** column (in characters) and offset (in bytes, 1-based). */
-static int decode_error(Decoder *D, const char *at, const char *what) {
+static JSON_NOINLINE int decode_error(Decoder *D, const char *at,
+                                      const char *what) {
   lua_State *L = D->L;
   const char *line = D->s, *p, *a, *e;
   lua_Integer nline = 1, col = 1;
@@ -250,7 +676,8 @@ static int decode_error(Decoder *D, const char *at, const char *what) {
 }
 
 /* Raises "unexpected character 'x'" (or end of input) at 'at'. */
-static int decode_unexpected(Decoder *D, const char *at, const char *ctx) {
+static JSON_NOINLINE int decode_unexpected(Decoder *D, const char *at,
+                                           const char *ctx) {
   char what[96];
   unsigned char c = (unsigned char)*at;
   if (at >= D->end)
@@ -289,50 +716,50 @@ static long read_hex4(const char *p) {
   return v;
 }
 
-/* Writes code point cp as UTF-8 into the scratch buffer. */
-static void put_utf8(lua_State *L, Buf *B, unsigned long cp) {
-  char u[4];
-  size_t n;
-  if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+/* Writes code point cp as UTF-8 at w; returns the end. */
+static char *put_utf8(char *w, unsigned long cp) {
+  if (cp < 0x80) { *w++ = (char)cp; }
   else if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2;
+    *w++ = (char)(0xC0 | (cp >> 6)); *w++ = (char)(0x80 | (cp & 0x3F));
   }
   else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+    *w++ = (char)(0xE0 | (cp >> 12)); *w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = (char)(0x80 | (cp & 0x3F));
   }
   else {
-    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
+    *w++ = (char)(0xF0 | (cp >> 18)); *w++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+    *w++ = (char)(0x80 | ((cp >> 6) & 0x3F)); *w++ = (char)(0x80 | (cp & 0x3F));
   }
-  buf_putn(L, B, u, n);
+  return w;
 }
 
-/* Decodes the \u escape at p (pointing at the backslash) into the scratch
-** buffer, joining surrogate pairs; returns the position after it. */
-static const char *decode_uescape(Decoder *D, const char *p) {
-  long hi = read_hex4(p + 2), lo = 0;
+/* Decodes the \u escape at p (pointing at the backslash) to UTF-8 at w,
+** joining surrogate pairs; returns the end of the output and sets *next
+** to the position after the escape. */
+static char *decode_uescape(Decoder *D, const unsigned char *p, char *w,
+                            const unsigned char **next) {
+  const char *s = (const char *)p;
+  long hi = read_hex4(s + 2), lo = 0;
   if (hi < 0)
-    decode_error(D, p, "invalid \\u escape (4 hex digits expected)");
+    decode_error(D, s, "invalid \\u escape (4 hex digits expected)");
   if (hi >= 0xDC00 && hi <= 0xDFFF)
-    decode_error(D, p, "lone low surrogate in \\u escape");
+    decode_error(D, s, "lone low surrogate in \\u escape");
   if (hi < 0xD800 || hi > 0xDBFF) {
-    put_utf8(D->L, D->scratch, (unsigned long)hi);
-    return p + 6;
+    *next = p + 6;
+    return put_utf8(w, (unsigned long)hi);
   }
-  if (p[6] != '\\' || p[7] != 'u' || (lo = read_hex4(p + 8)) < 0xDC00 ||
+  if (s[6] != '\\' || s[7] != 'u' || (lo = read_hex4(s + 8)) < 0xDC00 ||
       lo > 0xDFFF)
-    decode_error(D, p, "lone high surrogate in \\u escape");
-  put_utf8(D->L, D->scratch,
-           0x10000 + (((unsigned long)hi - 0xD800) << 10) +
-           ((unsigned long)lo - 0xDC00));
-  return p + 12;
+    decode_error(D, s, "lone high surrogate in \\u escape");
+  *next = p + 12;
+  return put_utf8(w, 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
+                  ((unsigned long)lo - 0xDC00));
 }
 
 /* Raises the error for the byte at p that stopped a string scan and is not
 ** a quote, a backslash or valid UTF-8; 'open' is the opening quote. */
-static int string_error(Decoder *D, const char *open, const char *p) {
+static JSON_NOINLINE int string_error(Decoder *D, const char *open,
+                                      const char *p) {
   char what[64];
   unsigned char c = (unsigned char)*p;
   if (p >= D->end)
@@ -345,74 +772,221 @@ static int string_error(Decoder *D, const char *open, const char *p) {
   return decode_error(D, p, what);
 }
 
-/* Slow path of decode_string, for strings with escapes: unescapes into the
-** scratch buffer from p (a backslash) on, then pushes the result. */
-static void decode_string_escaped(Decoder *D, const char *open,
-                                   const char *start, const char *p) {
-  Buf *B = D->scratch;
-  B->n = 0;
-  buf_putn(D->L, B, start, (size_t)(p - start));
-  for (;;) {
-    const unsigned char *q = (const unsigned char *)p;
-    while (!str_stop[*q]) q++;
-    buf_putn(D->L, B, p, (size_t)((const char *)q - p));
-    p = (const char *)q;
-    if (*q == '"') break;
-    if (*q >= 0x80) {
-      size_t n = utf8_len(q);
-      if (n == 0) string_error(D, open, p);
-      buf_putn(D->L, B, p, n);
-      p += n;
-    }
-    else if (*q == '\\') {
-      char c;
-      switch (p[1]) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'u': p = decode_uescape(D, p); continue;
-        default:
-          if (p + 1 >= D->end)
-            decode_error(D, open, "unterminated string");
-          decode_error(D, p, "invalid escape in string");
-          return;
-      }
-      buf_putc(D->L, B, c);
-      p += 2;
-    }
-    else
-      string_error(D, open, p);
-  }
-  lua_pushlstring(D->L, B->b, B->n);
-  D->p = p + 1;
+/* Raises the error for the invalid UTF-8 that the DFA found in the string
+** text that starts at 'from' (after the last escape, or the quote). */
+static JSON_NOINLINE int text_error(Decoder *D, const char *open,
+                                    const unsigned char *from) {
+  return string_error(D, open, (const char *)utf8_first_bad(from));
 }
 
-/* Pushes the string whose opening quote is at D->p.  Strings without
-** escapes (nearly all of them) are pushed straight from the input. */
-static void decode_string(Decoder *D) {
-  const char *open = D->p;
-  const unsigned char *p = (const unsigned char *)open + 1;
-  for (;;) {
-    size_t n = 0;
-    while (!str_stop[*p]) p++;
-    if (*p == '"') {
-      lua_pushlstring(D->L, open + 1, (size_t)((const char *)p - open - 1));
-      D->p = (const char *)p + 1;
-      return;
+/* Runs the UTF-8 DFA over the n bytes at p from state st; returns the new
+** state.  Before the first byte from 0x80 on, ASCII leaves ACCEPT as is,
+** so a part block starts there. */
+static inline unsigned utf8_run(unsigned st, const unsigned char *p, size_t n,
+                                unsigned high) {
+  size_t i = 0;
+  if (n == 16) {   /* a whole block: 16 steps and no branch to mispredict */
+    for (; i < 16; i += 4) {
+      st = utf8_step(st, p[i]);
+      st = utf8_step(st, p[i + 1]);
+      st = utf8_step(st, p[i + 2]);
+      st = utf8_step(st, p[i + 3]);
     }
-    if (*p == '\\') {
-      decode_string_escaped(D, open, open + 1, (const char *)p);
-      return;
-    }
-    if (*p < 0x80 || (n = utf8_len(p)) == 0)
-      string_error(D, open, (const char *)p);
-    p += n;
+    return st;
   }
+  if (st == U8_ACCEPT) i = first_flagged(high | (1u << n));
+  for (; i + 4 <= n; i += 4) {   /* unrolled: the steps are a serial chain */
+    st = utf8_step(st, p[i]);
+    st = utf8_step(st, p[i + 1]);
+    st = utf8_step(st, p[i + 2]);
+    st = utf8_step(st, p[i + 3]);
+  }
+  for (; i < n; i++) st = utf8_step(st, p[i]);
+  return st;
+}
+
+/* Skips string text from p, a block at a time, checking it as UTF-8:
+** returns the first quote, backslash or control byte (or the end of the
+** input: past it, the scan sees zero bytes). */
+static const unsigned char *scan_text(Decoder *D, const char *open,
+                                      const unsigned char *p) {
+  const unsigned char *from = p, *end = (const unsigned char *)D->end;
+  unsigned st = U8_ACCEPT;
+  for (;;) {
+    size_t took, n;
+    unsigned high, stops = scan_text_at(p, (size_t)(end - p), NULL, &high,
+                                        &took);
+    if (took < JSON_BLOCK) stops |= 1u << took;   /* the end */
+    if ((stops | high | st) == 0) {
+      p += took;
+      continue;
+    }
+    n = stops ? first_flagged(stops) : took;
+    if (high | st) {
+      st = utf8_run(st, p, n, high);
+      if (st == U8_REJECT) text_error(D, open, from);
+    }
+    p += n;
+    if (stops) {
+      if (st != U8_ACCEPT) text_error(D, open, from);   /* cut short */
+      return p;
+    }
+  }
+}
+
+/* Makes room for 'need' more bytes after w in the scratch buffer; returns
+** w in the (maybe moved) buffer. */
+static char *scratch_room(Decoder *D, char *w, size_t need) {
+  Buf *B = D->scratch;
+  B->n = (size_t)(w - B->b);
+  buf_reserve(D->L, B, need);
+  return B->b + B->n;
+}
+
+/* What each byte after a backslash stands for: the byte it unescapes to,
+** 'u' for \uXXXX (handled apart), 0 for an invalid escape. */
+static const char str_unescape[256] = {
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,'"',0,0,0,0,0,0,0,0,0,0,0,0,'/', 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,'\\',0,0,0,
+  0,0,'\b',0,0,0,'\f',0,0,0,0,0,0,0,'\n',0,
+  0,0,'\r',0,'\t','u',0,0,0,0,0,0,0,0,0,0
+};
+
+/* Slow path of decode_cached, for strings with escapes: unescapes the
+** string into the scratch buffer, from 'start' (after the quote 'open'),
+** p being its first backslash; then pushes it.  The text is copied a word
+** at a time as it is scanned, and the scan goes on after each escape. */
+static void decode_string_escaped(Decoder *D, const char *open,
+                                  const unsigned char *start,
+                                  const unsigned char *p) {
+  Buf *B = D->scratch;
+  const unsigned char *from = p;   /* text since the last escape */
+  const unsigned char *end = (const unsigned char *)D->end;
+  unsigned st = U8_ACCEPT;
+  char *w, *wend;
+  B->n = 0;
+  buf_putn(D->L, B, (const char *)start, (size_t)(p - start));
+  buf_reserve(D->L, B, 48);   /* before any pointer math: b may be NULL */
+  w = B->b + B->n;
+  wend = B->b + B->size;
+  for (;;) {   /* p is at a stop */
+    char c;
+    if (st != U8_ACCEPT) text_error(D, open, from);   /* cut short */
+    if (*p != '\\') break;
+    c = str_unescape[p[1]];
+    if (c != 'u' && c != 0) {
+      *w++ = c;
+      p += 2;
+    }
+    else if (c == 'u')
+      w = decode_uescape(D, p, w, &p);
+    else if (p + 1 >= end)
+      decode_error(D, open, "unterminated string");
+    else
+      decode_error(D, (const char *)p, "invalid escape in string");
+    from = p;
+    /* the text up to the next stop, a block at a time */
+    for (;;) {
+      size_t took, n;
+      unsigned high, stops;
+      if (wend - w < 48) {   /* a block writes 16 bytes, an escape 4 */
+        w = scratch_room(D, w, 48);
+        wend = B->b + B->size;
+      }
+      stops = scan_text_at(p, (size_t)(end - p), w, &high, &took);
+      if ((stops | high | st) == 0) {
+        p += took;
+        w += took;
+        continue;
+      }
+      if (JSON_EXACT_MASKS && took == JSON_BLOCK && (high | st) == 0) {
+        /* ASCII with stops, as in YAML bodies: the simple escapes of
+        ** the block are taken from its mask, and the text after each is
+        ** copied to its place with one more block store, not scanned
+        ** again: the chain from one escape to the next stays short. */
+        const unsigned char *blk = p;
+        unsigned rest = stops;
+        int at_stop = 1;
+        for (;;) {
+          size_t i = first_flagged(rest);
+          w += blk + i - p;
+          p = blk + i;
+          if (*p != '\\' || (c = str_unescape[p[1]]) == 0 || c == 'u' ||
+              end - p < 2 + JSON_BLOCK)
+            break;   /* for the outer loop */
+          *w++ = c;
+          p += 2;
+          from = p;
+          copy_block(w, p);
+          rest = p - blk >= JSON_BLOCK ? 0 : stops & (~0u << (p - blk));
+          if (rest == 0) {   /* no more in this block */
+            if (p < blk + JSON_BLOCK) {
+              w += blk + JSON_BLOCK - p;
+              p = blk + JSON_BLOCK;
+            }
+            at_stop = 0;
+            break;
+          }
+        }
+        if (at_stop) break;
+        continue;
+      }
+      n = stops ? first_flagged(stops) : took;
+      if (high | st) {
+        st = utf8_run(st, p, n, high);
+        if (st == U8_REJECT) text_error(D, open, from);
+      }
+      p += n;
+      w += n;
+      if (stops) break;
+    }
+  }
+  if (*p != '"') string_error(D, open, (const char *)p);
+  lua_pushlstring(D->L, B->b, (size_t)(w - B->b));
+  D->p = (const char *)p + 1;
+}
+
+/* The slot of the string [a, a + n) in a string cache. */
+static inline unsigned key_slot(const unsigned char *a, size_t n) {
+  uint64_t x = n >= 8 ? load64(a) : load_tail(a, n);
+  if (n > 8) x ^= load64(a + n - 8) * 31;
+  x = (x ^ n) * (uint64_t)0x9E3779B97F4A7C15u;
+  return (unsigned)(x >> 56) & (JSON_KEYS - 1);
+}
+
+/* Pushes the string whose opening quote is at D->p, through the cache
+** whose entries start at 'first' (0 for keys, JSON_KEYS for values):
+** from it when there, else made and cached (strings with escapes and long
+** ones are not).  Returns the entry, or -1. */
+static int decode_cached(Decoder *D, unsigned first) {
+  const char *open = D->p;
+  const unsigned char *start = (const unsigned char *)open + 1;
+  const unsigned char *p = scan_text(D, open, start);
+  size_t n = (size_t)(p - start);
+  unsigned i;
+  if (*p != '"') {
+    if (*p == '\\') decode_string_escaped(D, open, start, p);   /* sets D->p */
+    else string_error(D, open, (const char *)p);
+    return -1;
+  }
+  D->p = (const char *)p + 1;
+  if (n > JSON_KEY_MAX) {
+    lua_pushlstring(D->L, (const char *)start, n);
+    return -1;
+  }
+  i = first + key_slot(start, n);
+  if (D->state->cache[i].n == n &&
+      memcmp(D->state->cache[i].s, start, n) == 0) {
+    lua_rawgeti(D->L, D->cacheidx, i + 1);
+    return (int)i;
+  }
+  lua_pushlstring(D->L, (const char *)start, n);
+  lua_pushvalue(D->L, -1);
+  lua_rawseti(D->L, D->cacheidx, i + 1);   /* the array part: no allocation */
+  D->state->cache[i].s = lua_tostring(D->L, -1);
+  D->state->cache[i].n = n;
+  return (int)i;
 }
 
 static const double pow10_exact[] = {
@@ -444,7 +1018,7 @@ static void decode_number(Decoder *D) {
   const char *a = D->p, *p = a;
   uint64_t m = 0;          /* significant digits, as far as exact */
   int ndig = 0;            /* digits in m, leading zeros excluded */
-  int lost = 0;            /* digits that did not fit in m */
+  int lost = 0;            /* digits that did not fit in m: strtod decides */
   int exp10 = 0, isfloat = 0, neg = (*p == '-');
   double d;
   if (neg) p++;
@@ -455,7 +1029,7 @@ static void decode_number(Decoder *D) {
   else if (is_digit(*p)) {
     for (; is_digit(*p); p++) {
       if (ndig < 19) { m = m * 10 + (uint64_t)(*p - '0'); ndig++; }
-      else { lost = 1; exp10++; }
+      else lost = 1;   /* (counting exp10 on could overflow an int) */
     }
   }
   else
@@ -465,12 +1039,12 @@ static void decode_number(Decoder *D) {
     if (!is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
     isfloat = 1;
     for (; is_digit(*p); p++) {
-      if (ndig < 19) {
+      if (ndig < 19 && exp10 > -40) {   /* (leading zeros are unbounded) */
         m = m * 10 + (uint64_t)(*p - '0');
         if (m) ndig++;
         exp10--;
       }
-      else if (*p != '0') lost = 1;
+      else if (*p != '0' || ndig < 19) lost = 1;
     }
   }
   if (*p == 'e' || *p == 'E') {
@@ -515,14 +1089,22 @@ static void decode_literal(Decoder *D, const char *lit, size_t n) {
   D->p += n;
 }
 
+/* Raises the error for nesting 'depth' deep that 'what' cannot hold. */
+static JSON_NOINLINE int depth_error(Decoder *D, int depth, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "nesting deeper than %d%s", depth - 1, what);
+  return decode_error(D, D->p, msg);
+}
+
+/* Checks that a container can start at nesting 'depth': within max_depth,
+** room on the Lua stack for a chunk of values, and on the C stack. */
 static void check_depth(Decoder *D, int depth) {
-  if (depth > D->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "nesting deeper than %d", D->maxdepth);
-    decode_error(D, D->p, what);
-  }
+  if (depth > D->maxdepth)
+    depth_error(D, depth, "");
   if (!lua_checkstack(D->L, JSON_CHUNK * 2 + 8))
-    decode_error(D, D->p, "document too large for the Lua stack");
+    depth_error(D, depth, " with this many items: the Lua stack is full");
+  if (depth >= JSON_STACK_FROM && !stack_ok(&D->stack))
+    depth_error(D, depth, ": the C stack is too small for more");
 }
 
 /* Moves the 'pending' values above the table slot 'base' into the table
@@ -533,12 +1115,9 @@ static void array_flush(lua_State *L, int base, lua_Integer *n, int pending) {
     lua_createtable(L, pending, 0);
     lua_replace(L, base);
   }
-  for (i = 1; i <= pending; i++) {
-    lua_pushvalue(L, base + i);
+  for (i = pending; i >= 1; i--)   /* each pops the top: item i */
     lua_rawseti(L, base, *n + i);
-  }
   *n += pending;
-  lua_settop(L, base);
 }
 
 /* Pushes the array at D->p ('['), marked as an array.  Values gather on the
@@ -589,46 +1168,96 @@ static void object_flush(lua_State *L, int base, int pending) {
   lua_settop(L, base);
 }
 
-/* Pushes the object at D->p ('{'). */
+/* Parses the ':' and the value of a member whose key is pushed, and
+** pushes the value (nil for a null that omit_nulls leaves out: it inserts
+** nothing, or removes an earlier value of the key). */
+static inline void decode_member_value(Decoder *D, int depth) {
+  skip_ws(D);
+  if (*D->p != ':')
+    decode_unexpected(D, D->p, " (':' expected)");
+  D->p++;
+  skip_ws(D);
+  if (*D->p == 'n' && D->omitnulls) {
+    decode_literal(D, "null", 4);
+    lua_pushnil(D->L);
+  }
+  else
+    decode_value(D, depth);
+}
+
+/* Skips to the next member; returns 0 at the '}'. */
+static inline int decode_next_member(Decoder *D) {
+  skip_ws(D);
+  if (*D->p == ',') {
+    D->p++;
+    skip_ws(D);
+    if (*D->p != '"')
+      decode_unexpected(D, D->p, " (string key expected)");
+    return 1;
+  }
+  if (*D->p == '}') {
+    D->p++;
+    return 0;
+  }
+  return decode_unexpected(D, D->p, " (',' or '}' expected)");
+}
+
+/* Pushes the object at D->p ('{').  Objects in a list mostly have the same
+** members, the first key telling which: how many the last object with
+** that first key had (members[], by the key's cache entry) sizes the table
+** as soon as that key is read, and each member goes in as it is parsed.
+** Otherwise the members gather on the stack, in chunks, so that the table
+** is made once at its final size. */
 static void decode_object(Decoder *D, int depth) {
   lua_State *L = D->L;
-  int pending = 0, base;
+  int pending = 0, base, entry, count = 1;
   check_depth(D, depth);
   lua_pushnil(L);
   base = lua_gettop(L);
   D->p++;
   skip_ws(D);
-  if (*D->p == '}')
+  if (*D->p == '}') {
     D->p++;
+    lua_createtable(L, 0, 0);
+    lua_replace(L, base);
+    return;
+  }
+  if (*D->p != '"')
+    decode_unexpected(D, D->p, " (string key expected)");
+  entry = decode_cached(D, 0);
+  if (entry >= 0 && D->state->members[entry] > 0) {
+    lua_createtable(L, 0, D->state->members[entry]);
+    lua_replace(L, base);
+    for (;;) {
+      decode_member_value(D, depth);
+      lua_rawset(L, base);
+      if (!decode_next_member(D)) break;
+      decode_cached(D, 0);
+      count++;
+    }
+  }
   else {
     for (;;) {
-      if (*D->p != '"')
-        decode_unexpected(D, D->p, " (string key expected)");
-      decode_string(D);
-      skip_ws(D);
-      if (*D->p != ':')
-        decode_unexpected(D, D->p, " (':' expected)");
-      D->p++;
-      skip_ws(D);
-      decode_value(D, depth);
+      decode_member_value(D, depth);
       if (++pending == JSON_CHUNK) {
         object_flush(L, base, pending);
         pending = 0;
       }
-      skip_ws(D);
-      if (*D->p == ',') { D->p++; skip_ws(D); }
-      else if (*D->p == '}') { D->p++; break; }
-      else decode_unexpected(D, D->p, " (',' or '}' expected)");
+      if (!decode_next_member(D)) break;
+      decode_cached(D, 0);
+      count++;
     }
+    object_flush(L, base, pending);
   }
-  object_flush(L, base, pending);
+  if (entry >= 0)   /* up to 64: a bad guess costs little */
+    D->state->members[entry] = (unsigned char)(count < 64 ? count : 0);
 }
 
 /* Pushes the value at D->p (whitespace already skipped); containers count
 ** as one more level of nesting than 'depth'. */
 static void decode_value(Decoder *D, int depth) {
   switch (*D->p) {
-    case '"': decode_string(D); break;
+    case '"': decode_cached(D, JSON_KEYS); break;
     case '{': decode_object(D, depth + 1); break;
     case '[': decode_array(D, depth + 1); break;
     case 't': decode_literal(D, "true", 4); lua_pushboolean(D->L, 1); break;
@@ -643,31 +1272,40 @@ static void decode_value(Decoder *D, int depth) {
   }
 }
 
-/* harness.json.decode(s [, {max_depth = n}]) -> value */
+/* harness.json.decode(s [, {max_depth = n, omit_nulls = b}]) -> value
+** omit_nulls leaves out object members whose value is null, so that they
+** read as nil (and "x or default" works); null items of arrays stay
+** json.null, so positions hold.  By default every null is json.null. */
 static int json_decode(lua_State *L) {
   Decoder D;
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   D.maxdepth = JSON_MAX_DEPTH;
+  D.omitnulls = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     D.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    D.omitnulls = opt_bool(L, 2, "omit_nulls", 0);
   }
   lua_settop(L, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   D.nullidx = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
   D.arrayidx = lua_gettop(L);
-  D.scratch = buf_new(L);
+  D.state = state_take(L);
+  D.cacheidx = lua_gettop(L) - 1;
+  D.scratch = &D.state->scratch;
   D.base = lua_gettop(L);
   D.L = L;
   D.s = D.p = s;
   D.end = s + len;
+  stack_init(&D.stack);
   skip_ws(&D);
   decode_value(&D, 0);
   skip_ws(&D);
   if (D.p != D.end)
     decode_unexpected(&D, D.p, " after the value");
+  state_keep(L, D.base);
   return 1;
 }
 
@@ -696,6 +1334,7 @@ typedef struct Encoder {
   int indent;             /* spaces per level; 0 for compact output */
   int sort;               /* sort object keys? */
   int maxdepth;
+  StackGuard stack;
 } Encoder;
 
 static int is_ident(const char *s, size_t n) {
@@ -709,13 +1348,8 @@ static int is_ident(const char *s, size_t n) {
   return 1;
 }
 
-/* Adds the path of frame f, in Lua terms, to b. */
-static void add_path(luaL_Buffer *b, const Frame *f) {
-  if (f->parent == NULL) {
-    luaL_addchar(b, '$');
-    return;
-  }
-  add_path(b, f->parent);
+/* Adds one step of a path, frame f, in Lua terms, to b. */
+static void add_step(luaL_Buffer *b, const Frame *f) {
   if (f->key == NULL) {
     lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
     luaL_addvalue(b);
@@ -745,14 +1379,24 @@ static void add_path(luaL_Buffer *b, const Frame *f) {
   }
 }
 
-/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>". */
-static int encode_error(Encoder *E, const Frame *f, const char *what) {
+/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>".
+** The frames run from the value back to the root; they are put in order
+** in an array first, not by recursion: the error may be about a stack
+** that is nearly full. */
+static JSON_NOINLINE int encode_error(Encoder *E, const Frame *f,
+                                      const char *what) {
   lua_State *L = E->L;
   luaL_Buffer b;
+  const Frame *g, **steps;
+  size_t n = 0, i;
   /* The stack stays: it anchors the keys the frames point to. */
   luaL_checkstack(L, 10, "json: cannot report an encode error");
+  for (g = f; g->parent != NULL; g = g->parent) n++;
+  steps = (const Frame **)lua_newuserdatauv(L, n * sizeof(Frame *), 0);
+  for (i = n, g = f; i > 0; g = g->parent) steps[--i] = g;
   luaL_buffinit(L, &b);
-  add_path(&b, f);
+  luaL_addchar(&b, '$');
+  for (i = 0; i < n; i++) add_step(&b, steps[i]);
   luaL_pushresult(&b);
   lua_pushfstring(L, "json: %s at %s", what, lua_tostring(L, -1));
   hlua_newerror(L, "json", lua_tostring(L, -1));
@@ -761,67 +1405,89 @@ static int encode_error(Encoder *E, const Frame *f, const char *what) {
   return lua_error(L);
 }
 
-/* What each byte needs in a string: 0 copy, 1 escape, 2 check UTF-8. */
-static const unsigned char str_escape[256] = {
-  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
-  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
-  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
-  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2
+/* The escape of each byte in a string: 0 for none (and for bytes from 0x80
+** on, which are checked as UTF-8), else the letter after the backslash
+** ('u' for \u00XX). */
+static const char str_escape[256] = {
+  'u','u','u','u','u','u','u','u','b','t','n','u','f','r','u','u',
+  'u','u','u','u','u','u','u','u','u','u','u','u','u','u','u','u',
+  0,0,'"',0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,'\\',0,0,0
 };
 
-/* Writes the escape for ASCII byte c (a quote, backslash or control). */
-static void put_escape(lua_State *L, Buf *B, unsigned char c) {
+/* Bytes of a string encoded per reservation: the output of a segment is at
+** most 6 times its input (\u001f for a control byte), reserved at once so
+** that the copy loop needs no bounds checks. */
+#define JSON_SEGMENT 4096
+
+/* Raises the error for the invalid UTF-8 that the DFA found in s. */
+static JSON_NOINLINE int utf8_error(Encoder *E, const char *s,
+                                    const Frame *f, int iskey) {
+  char what[80];
+  const unsigned char *bad = utf8_first_bad((const unsigned char *)s);
+  snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of the %s)",
+           (int)(bad - (const unsigned char *)s) + 1, iskey ? "key" : "string");
+  return encode_error(E, f, what);
+}
+
+/* Writes the escape of ASCII byte c (e its letter) at w; returns the end. */
+static inline char *put_escape(char *w, unsigned char c, char e) {
   static const char hexd[] = "0123456789abcdef";
-  char e[6] = {'\\', 0, '0', '0', 0, 0};
-  size_t n = 2;
-  switch (c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\b': e[1] = 'b'; break;
-    case '\f': e[1] = 'f'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
-    default:
-      e[1] = 'u'; e[4] = hexd[c >> 4]; e[5] = hexd[c & 15]; n = 6;
-  }
-  buf_putn(L, B, e, n);
+  w[0] = '\\';
+  w[1] = e;
+  if (e != 'u') return w + 2;
+  w[2] = '0'; w[3] = '0'; w[4] = hexd[c >> 4]; w[5] = hexd[c & 15];
+  return w + 6;
 }
 
 /* Writes s as a JSON string; refuses invalid UTF-8 (naming frame f, and
-** whether the culprit is a key). s must be NUL-terminated, as Lua's are. */
+** whether the culprit is a key).  Text is copied 8 bytes at a time, each
+** word tested for bytes to escape as it is copied; words with bytes from
+** 0x80 on go through the UTF-8 DFA.  s must be NUL-terminated, as Lua's
+** strings are. */
 static void encode_string(Encoder *E, const char *s, size_t len,
                            const Frame *f, int iskey) {
   Buf *B = E->B;
-  const unsigned char *p = (const unsigned char *)s, *run = p;
-  const unsigned char *end = p + len;
-  buf_reserve(E->L, B, len + 2);
-  B->b[B->n++] = '"';
-  for (;;) {
-    while (!str_escape[*p]) p++;
-    if (p >= end) break;
-    if (*p >= 0x80) {
-      size_t n = utf8_len(p);
-      if (n == 0) {
-        char what[80];
-        snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of "
-                 "the %s)", (int)(p - (const unsigned char *)s) + 1,
-                 iskey ? "key" : "string");
-        encode_error(E, f, what);
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  unsigned st = U8_ACCEPT;
+  char *w;
+  buf_reserve(E->L, B, len < JSON_SEGMENT ? 6 * len + JSON_BLOCK + 2 : 2);
+  w = B->b + B->n;
+  *w++ = '"';
+  while (p < end) {
+    const unsigned char *seg = end - p > JSON_SEGMENT ? p + JSON_SEGMENT : end;
+    if (len >= JSON_SEGMENT) {   /* long string: reserve per segment */
+      B->n = (size_t)(w - B->b);
+      buf_reserve(E->L, B, 6 * (size_t)(seg - p) + JSON_BLOCK + 1);
+      w = B->b + B->n;
+    }
+    while (p < seg) {
+      size_t took, n;
+      unsigned high, stops = scan_text_at(p, (size_t)(seg - p), w, &high,
+                                          &took);
+      stops &= (2u << (took - 1)) - 1;   /* not the zero bytes after a tail */
+      if ((stops | high | st) == 0) {
+        p += took;
+        w += took;
+        continue;
+      }
+      n = stops ? first_flagged(stops) : took;
+      if (high | st) {
+        st = utf8_run(st, p, n, high);
+        if (st == U8_REJECT) utf8_error(E, s, f, iskey);
       }
       p += n;
-      continue;
+      w += n;
+      if (stops) {   /* *p needs an escape, and must start a character */
+        if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);
+        w = put_escape(w, *p, str_escape[*p]);
+        p++;
+      }
     }
-    buf_putn(E->L, B, (const char *)run, (size_t)(p - run));
-    put_escape(E->L, B, *p);
-    run = ++p;
   }
-  buf_putn(E->L, B, (const char *)run, (size_t)(end - run));
-  buf_putc(E->L, B, '"');
+  if (st != U8_ACCEPT) utf8_error(E, s, f, iskey);   /* cut short */
+  *w++ = '"';
+  B->n = (size_t)(w - B->b);
 }
 
 /* Writes the decimal digits of u ending at 'e'; returns where they start. */
@@ -838,11 +1504,118 @@ static void encode_integer(Encoder *E, lua_Integer i) {
   buf_putn(E->L, E->B, p, (size_t)(e - p));
 }
 
+/* Writes the significant digits 'digits' (nd of them, the first at
+** 10^x) as printf's %.*g would with precision max(15, nd): the form the
+** shortest %.15g, %.16g or %.17g that reads back gives; a '.0' is added
+** when there is neither a point nor an exponent.  Returns the length. */
+static size_t put_float_digits(char *out, uint64_t digits, int nd, int x) {
+  char tmp[24], *e = tmp + sizeof tmp, *q = put_digits(e, digits), *p = out;
+  int prec = nd > 15 ? nd : 15;
+  if (x < -4 || x >= prec) {   /* d.ddde+XX */
+    int ax = x < 0 ? -x : x;
+    *p++ = q[0];
+    if (nd > 1) {
+      *p++ = '.';
+      memcpy(p, q + 1, (size_t)nd - 1);
+      p += nd - 1;
+    }
+    *p++ = 'e';
+    *p++ = x < 0 ? '-' : '+';
+    if (ax >= 100) *p++ = (char)('0' + ax / 100);
+    *p++ = (char)('0' + ax / 10 % 10);
+    *p++ = (char)('0' + ax % 10);
+  }
+  else if (x < 0) {   /* 0.000ddd */
+    *p++ = '0';
+    *p++ = '.';
+    memset(p, '0', (size_t)(-x - 1));
+    p += -x - 1;
+    memcpy(p, q, (size_t)nd);
+    p += nd;
+  }
+  else if (nd <= x + 1) {   /* ddd000.0 */
+    memcpy(p, q, (size_t)nd);
+    p += nd;
+    memset(p, '0', (size_t)(x + 1 - nd));
+    p += x + 1 - nd;
+    *p++ = '.';
+    *p++ = '0';
+  }
+  else {   /* ddd.ddd */
+    memcpy(p, q, (size_t)x + 1);
+    p += x + 1;
+    *p++ = '.';
+    memcpy(p, q + x + 1, (size_t)(nd - x - 1));
+    p += nd - x - 1;
+  }
+  return (size_t)(p - out);
+}
+
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+
+/* The shortest digits that read back as a, exactly, for a in [2^-14,
+** 2^53) (where 128-bit integers hold every product below): sets *digits
+** and *x (the power of ten of the first digit) and returns how many
+** digits, or 0 when a is out of that range.  a = f * 2^e lies in the
+** interval of reals that round to it (ends included when f is even,
+** as strtod rounds ties to even; the gap below is half as wide when f is
+** a power of two); scaled by 10^k to 17 or 18 digits, the ends become
+** integers L..H, and the shortest are the multiples of the largest power
+** of ten with one in L..H, of which the nearest to a (ties to even) is
+** taken, as %.17g would. */
+static int shortest_digits(double a, uint64_t *digits, int *x) {
+  uint64_t bits, f, m, vq, lo, hi, p, q, low, r;
+  int b, e, k, s, j, nd, even;
+  u128 pk, nv, nl, nh, mask, vr, g;
+  memcpy(&bits, &a, 8);
+  b = (int)((bits >> 52) & 0x7FF) - 1023;
+  if (b < -14 || b > 52) return 0;
+  m = bits & (((uint64_t)1 << 52) - 1);
+  f = m | ((uint64_t)1 << 52);
+  e = b - 52;                             /* a = f * 2^e, e in [-66, 0] */
+  /* k = 16 - floor(b log10 2): a * 10^k has 17 or 18 digits */
+  k = 16 - (b >= 0 ? (b * 1233) >> 12 : -((-b * 1233 + 4095) >> 12));
+  for (pk = 1, j = 0; j < k; j++) pk *= 10;   /* k <= 21: below 2^70 */
+  s = 2 - e;                              /* in units of 2^(e-2) */
+  mask = ((u128)1 << s) - 1;
+  nv = (u128)(4 * f) * pk;
+  nh = (u128)(4 * f + 2) * pk;
+  nl = (u128)(4 * f - (m == 0 ? 1 : 2)) * pk;
+  even = (f & 1) == 0;
+  vq = (uint64_t)(nv >> s);
+  vr = nv & mask;
+  hi = (uint64_t)(nh >> s);
+  if (!even && (nh & mask) == 0) hi--;
+  lo = (uint64_t)(nl >> s);
+  if ((nl & mask) != 0 || !even) lo++;
+  if (lo > hi) return 0;                  /* too narrow at this scale */
+  for (p = 1, j = 0; (q = p * 10) <= hi && (lo + q - 1) / q * q <= hi; j++)
+    p = q;
+  /* the multiples of p around v = vq + vr/2^s: low and low + p */
+  low = vq / p * p;
+  r = vq - low;
+  g = 2 * vr;                             /* 2(v - low) = 2r + g/2^s */
+  q = 2 * r + (g > mask);
+  if (g > mask) g -= mask + 1;
+  if (q < p) r = low;
+  else if (q > p || g != 0) r = low + p;
+  else r = (low / p) % 2 == 0 ? low : low + p;   /* a tie */
+  if (r > hi) r = low;
+  if (r < lo) r = low + p;
+  *digits = r / p;
+  for (nd = 1, q = *digits; q >= 10; q /= 10) nd++;
+  *x = nd - 1 + j - k;
+  return nd;
+}
+#endif
+
 /* Formats finite d in the fewest significant digits that read back as d,
 ** always with a '.' or an exponent so that it decodes as a float again.
-** Fast path: d = m / 10^k with m < 10^15 has a unique shortest form;
-** otherwise try %.15g, %.16g, %.17g (the last always reads back), from
-** %.1g for subnormals, which carry fewer digits. */
+** Fast path: d = m / 10^k with m < 10^15 has a unique shortest form; then
+** the exact integer search of shortest_digits; elsewhere %.15g, %.16g,
+** %.17g (the last always reads back), from %.1g for subnormals, which
+** carry fewer digits. */
 static size_t format_float(char *out, double d) {
   double a = fabs(d);
   int k, prec;
@@ -868,6 +1641,14 @@ static size_t format_float(char *out, double d) {
       }
     }
   }
+#if defined(__SIZEOF_INT128__)
+  {
+    uint64_t digits;
+    int x, nd = shortest_digits(a, &digits, &x);
+    if (nd > 0)
+      return (size_t)(p - out) + put_float_digits(p, digits, nd, x);
+  }
+#endif
   for (prec = a < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
     snprintf(p, 32, "%.*g", prec, a);
     if (strtod(p, NULL) == a) break;
@@ -880,7 +1661,9 @@ static size_t format_float(char *out, double d) {
   return (size_t)(p - out);
 }
 
-static void encode_float(Encoder *E, double d, const Frame *f) {
+/* Writes finite d (refuses NaN and infinities); out of line, as its
+** buffers would otherwise be in every level's frame. */
+static JSON_NOINLINE void encode_float(Encoder *E, double d, const Frame *f) {
   char tmp[48];
   if (isnan(d)) encode_error(E, f, "cannot encode NaN");
   if (isinf(d)) encode_error(E, f, d > 0 ? "cannot encode inf" : "cannot encode -inf");
@@ -895,7 +1678,7 @@ static void put_newline(Encoder *E, int depth) {
   E->B->n += n;
 }
 
-static void encode_value(Encoder *E, const Frame *f, int depth);
+static void encode_value(Encoder *E, Frame *f, int depth);
 
 enum { KIND_AUTO, KIND_ARRAY, KIND_OBJECT };
 
@@ -922,7 +1705,7 @@ static int table_kind(Encoder *E, int idx) {
 }
 
 /* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static int bad_key(Encoder *E, const Frame *f, int kind) {
+static JSON_NOINLINE int bad_key(Encoder *E, const Frame *f, int kind) {
   char what[96];
   int t = lua_type(E->L, -2);
   if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
@@ -941,49 +1724,65 @@ static int bad_key(Encoder *E, const Frame *f, int kind) {
   return encode_error(E, f, what);
 }
 
-/* Checks that the table at idx holds exactly the keys 1..n; returns n. */
-static lua_Integer array_length(Encoder *E, int idx, const Frame *f) {
+/* Raises the error for an array with n items, the largest index max. */
+static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
+                                      lua_Integer n, lua_Integer max) {
+  char what[96];
+  snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
+           "largest index %lld)", (long long)n, (long long)max);
+  return encode_error(E, f, what);
+}
+
+/* Writes the array at idx, whose first key and value lua_next has pushed;
+** its keys must be exactly 1..n.  Arrays built in order (decoded ones,
+** lists filled from 1 on) give their keys to lua_next as 1, 2, 3..., so
+** one pass both checks and writes them.  From the first key out of that
+** order on, the remaining keys are checked first, then their values
+** fetched by index. */
+static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
-  lua_Integer n = 0, max = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  lua_Integer i = 0, n, max;
+  Frame c = {f, NULL, 0, 0, NULL};
+  buf_putc(L, E->B, '[');
+  do {
+    if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != i + 1)
+      goto unordered;
+    if (i > 0) buf_putc(L, E->B, ',');
+    if (E->indent) put_newline(E, depth);
+    c.index = ++i;
+    encode_value(E, &c, depth);
+    lua_pop(L, 1);
+  } while (lua_next(L, idx));
+  goto close;
+unordered:
+  /* Keys 1..i are written; the others must be i+1..n, in any order. */
+  n = max = i;
+  do {
     lua_Integer k = 0;
     if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
       bad_key(E, f, KIND_ARRAY);
     if (k > max) max = k;
     n++;
     lua_pop(L, 1);
-  }
-  if (max != n) {
-    char what[96];
-    snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
-             "largest index %lld)", (long long)n, (long long)max);
-    encode_error(E, f, what);
-  }
-  return n;
-}
-
-static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
-  lua_State *L = E->L;
-  lua_Integer i, n = array_length(E, idx, f);
-  Frame c = {f, NULL, 0, 0, NULL};
-  if (n == 0) { buf_putn(L, E->B, "[]", 2); return; }
-  buf_putc(L, E->B, '[');
-  for (i = 1; i <= n; i++) {
-    if (i > 1) buf_putc(L, E->B, ',');
+  } while (lua_next(L, idx));
+  if (max != n) sparse_array(E, f, n, max);
+  while (i < n) {
+    if (i > 0) buf_putc(L, E->B, ',');
     if (E->indent) put_newline(E, depth);
-    c.index = i;
-    lua_rawgeti(L, idx, i);
+    c.index = ++i;
+    lua_rawgeti(L, idx, i);   /* nil if a finalizer took it away: null */
     encode_value(E, &c, depth);
     lua_pop(L, 1);
   }
+close:
   if (E->indent) put_newline(E, depth - 1);
   buf_putc(L, E->B, ']');
 }
 
-/* Writes one member: the key and the value on top of the stack. */
-static void encode_member(Encoder *E, const char *k, size_t klen, int first,
-                           const Frame *f, int depth) {
+/* Writes one member: the key and the value on top of the stack.  Inline:
+** a frame of its own would be one more per level of nesting. */
+static inline void encode_member(Encoder *E, const char *k, size_t klen,
+                                 int first, const Frame *f, int depth) {
   Frame c = {f, k, klen, 0, NULL};
   if (!first) buf_putc(E->L, E->B, ',');
   if (E->indent) put_newline(E, depth);
@@ -993,7 +1792,9 @@ static void encode_member(Encoder *E, const char *k, size_t klen, int first,
   encode_value(E, &c, depth);
 }
 
-typedef struct Key { const char *s; size_t n; } Key;
+/* A key to sort: its bytes, and its index in the table of keys that
+** keeps the string alive. */
+typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
 
 static int key_cmp(const void *a, const void *b) {
   const Key *x = (const Key *)a, *y = (const Key *)b;
@@ -1001,48 +1802,79 @@ static int key_cmp(const void *a, const void *b) {
   return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-/* Writes the object at idx with its keys in byte order.  The keys array is
-** a userdata, so an error halfway leaks nothing; the strings it points to
-** stay alive as keys of the table, which nothing changes meanwhile. */
-static size_t encode_sorted(Encoder *E, int idx, const Frame *f, int depth) {
+/* Collects the keys of the object at idx for sort_keys, sorted in byte
+** order: pushes a table holding them and the array of Key that points into
+** them; returns how many, and the array in *sorted.  Any allocation can run
+** a finalizer that changes the object, so nothing here or in the writing
+** (encode_object) trusts it across one: the keys are copied into a new
+** table (on the stack, so the strings stay alive whatever happens to the
+** object), the array sorted points into strings only that table holds, and
+** each value is fetched again when it is written.  A key that a finalizer
+** removes meanwhile is left out, one it adds is not seen. */
+static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
+                                           const Frame *f, Key **sorted) {
   lua_State *L = E->L;
-  size_t n = 0, i;
-  Key *keys;
+  lua_Integer n = 0, i;
+  int keys;
+  Key *k;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  while (lua_next(L, idx)) {   /* count (no allocation) */
     if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
     n++;
     lua_pop(L, 1);
   }
-  keys = (Key *)lua_newuserdatauv(L, n * sizeof(Key), 0);
-  i = 0;
+  lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0);
+  keys = lua_gettop(L);
+  n = 0;
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    keys[i].s = lua_tolstring(L, -2, &keys[i].n);
-    i++;
+  while (lua_next(L, idx)) {   /* it may have changed: take what is there */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushnil(L);   /* bad_key reads the key at -2 */
+      bad_key(E, f, KIND_OBJECT);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++n);
+  }
+  if ((size_t)n > SIZE_MAX / sizeof(Key))
+    luaL_error(L, "not enough memory");
+  k = (Key *)lua_newuserdatauv(L, (size_t)n * sizeof(Key), 0);
+  for (i = 0; i < n; i++) {   /* strings kept by 'keys', which only we see */
+    lua_rawgeti(L, keys, i + 1);
+    k[i].s = lua_tolstring(L, -1, &k[i].n);
+    k[i].i = i + 1;
     lua_pop(L, 1);
   }
-  qsort(keys, n, sizeof(Key), key_cmp);
-  for (i = 0; i < n; i++) {
-    lua_pushlstring(L, keys[i].s, keys[i].n);
-    lua_rawget(L, idx);
-    encode_member(E, keys[i].s, keys[i].n, i == 0, f, depth);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
+  if (n > 1) qsort(k, (size_t)n, sizeof(Key), key_cmp);
+  *sorted = k;
   return n;
 }
 
-/* Writes the object at idx; keys must be strings. */
+/* Writes the object at idx, whose first key and value lua_next has pushed
+** (or, sorting, pops them); keys must be strings. */
 static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
   int first = 1;
   buf_putc(L, E->B, '{');
-  if (E->sort)
-    first = encode_sorted(E, idx, f, depth) == 0;
+  if (E->sort) {
+    Key *k;
+    lua_Integer i, n;
+    lua_pop(L, 2);
+    n = sort_keys(E, idx, f, &k);
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, -2, k[i].i);
+      if (lua_rawget(L, idx) == LUA_TNIL) {   /* removed meanwhile */
+        lua_pop(L, 1);
+        continue;
+      }
+      encode_member(E, k[i].s, k[i].n, first, f, depth);
+      first = 0;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
   else {
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    do {
       size_t klen;
       const char *k;
       if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
@@ -1050,14 +1882,24 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
       encode_member(E, k, klen, first, f, depth);
       first = 0;
       lua_pop(L, 1);
-    }
+    } while (lua_next(L, idx));
   }
   if (E->indent && !first) put_newline(E, depth - 1);
   buf_putc(L, E->B, '}');
 }
 
+/* Raises the error for a table nested 'depth' deep that 'what' cannot
+** hold. */
+static JSON_NOINLINE int depth_limit(Encoder *E, const Frame *f, int depth,
+                       const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
+           depth - 1, what);
+  return encode_error(E, f, msg);
+}
+
 /* Writes the table at idx as an array or an object: its mark decides, or
-** else its keys (an empty table without a mark is an object). */
+** else its first key (an empty table without a mark is an object). */
 static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   lua_State *L = E->L;
   const Frame *g;
@@ -1066,32 +1908,37 @@ static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   for (g = f->parent; g != NULL; g = g->parent)
     if (g->table == f->table)
       encode_error(E, f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "cannot encode nesting deeper than %d",
-             E->maxdepth);
-    encode_error(E, f, what);
-  }
+  if (depth > E->maxdepth)
+    depth_limit(E, f, depth, "");
   if (!lua_checkstack(L, 8))
-    encode_error(E, f, "cannot encode: Lua stack exhausted");
+    depth_limit(E, f, depth, ": the Lua stack is full");
+  if (depth >= JSON_STACK_FROM && !stack_ok(&E->stack))
+    depth_limit(E, f, depth, ": the C stack is too small for more");
   kind = table_kind(E, idx);
-  if (kind == KIND_AUTO) {
-    lua_pushnil(L);
-    if (lua_next(L, idx)) {
-      kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
-      lua_pop(L, 2);
-    }
-    else
-      kind = KIND_OBJECT;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) {
+    if (kind == KIND_ARRAY) buf_putn(L, E->B, "[]", 2);
+    else buf_putn(L, E->B, "{}", 2);
+    return;
   }
+  if (kind == KIND_AUTO)
+    kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
   if (kind == KIND_ARRAY)
     encode_array(E, idx, f, depth);
   else
     encode_object(E, idx, f, depth);
 }
 
-/* Writes the value on top of the stack, reached through frame f. */
-static void encode_value(Encoder *E, const Frame *f, int depth) {
+/* Raises the error for a value of a type JSON cannot hold. */
+static JSON_NOINLINE int bad_value(Encoder *E, const Frame *f) {
+  char what[64];
+  snprintf(what, sizeof what, "cannot encode %s", luaL_typename(E->L, -1));
+  return encode_error(E, f, what);
+}
+
+/* Writes the value on top of the stack, reached through frame f (which
+** records the table, if it is one, for the cycle checks below it). */
+static void encode_value(Encoder *E, Frame *f, int depth) {
   lua_State *L = E->L;
   switch (lua_type(L, -1)) {
     case LUA_TSTRING: {
@@ -1110,11 +1957,9 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
       if (lua_toboolean(L, -1)) buf_putn(L, E->B, "true", 4);
       else buf_putn(L, E->B, "false", 5);
       break;
-    case LUA_TTABLE: {
-      Frame t = *f;   /* a copy that can record the table for cycle checks */
-      encode_table(E, lua_gettop(L), &t, depth + 1);
+    case LUA_TTABLE:
+      encode_table(E, lua_gettop(L), f, depth + 1);
       break;
-    }
     case LUA_TNIL:
       buf_putn(L, E->B, "null", 4);
       break;
@@ -1125,11 +1970,8 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
         break;
       }
       /* FALLTHROUGH */
-    default: {
-      char what[64];
-      snprintf(what, sizeof what, "cannot encode %s", luaL_typename(L, -1));
-      encode_error(E, f, what);
-    }
+    default:
+      bad_value(E, f);
   }
 }
 
@@ -1138,6 +1980,7 @@ static void encode_value(Encoder *E, const Frame *f, int depth) {
 static int json_encode(lua_State *L) {
   Encoder E;
   Frame root = {NULL, NULL, 0, 0, NULL};
+  int bufidx;
   luaL_checkany(L, 1);
   E.indent = 0;
   E.sort = 0;
@@ -1156,12 +1999,14 @@ static int json_encode(lua_State *L) {
   E.arrayidx = lua_gettop(L);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
   E.objectidx = lua_gettop(L);
-  E.B = buf_new(L);
+  E.B = buf_take(L);
+  bufidx = lua_gettop(L);
   E.L = L;
+  stack_init(&E.stack);
   lua_pushvalue(L, 1);
   encode_value(&E, &root, 0);
   lua_pushlstring(L, E.B->b, E.B->n);
-  buf_free(E.B);   /* now, rather than at the next collection */
+  buf_keep(L, bufidx);
   return 1;
 }
 
@@ -1248,7 +2093,10 @@ int hlua_open_json(lua_State *L) {
     {NULL, NULL}
   };
   init_registry(L);
-  luaL_newlib(L, funcs);
+  luaL_newlibtable(L, funcs);
+  lua_pushboolean(L, 0);   /* upvalue 1: the buffer kept between encodes */
+  lua_pushboolean(L, 0);   /* upvalue 2: the state kept between decodes */
+  luaL_setfuncs(L, funcs, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   lua_setfield(L, -2, "null");
   return 1;

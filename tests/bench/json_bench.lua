@@ -1,10 +1,15 @@
 -- tests/bench/json_bench.lua: harness.json against lua-cjson and dkjson, side by
--- side in one run, on a generated ~24 MB Harness-like paged response
--- (tests/bench/json_gen.lua). tests/bench/json.sh runs it for make bench.
---   build/hlua tests/bench/json_bench.lua [runs]   (default 5; tests/bench/json.sh uses 7)
--- Throughput is the document's size over the median CPU time (os.clock).
--- Peak memory: each decoder runs once in a child process under
+-- side in one run, on generated Harness-like documents of several shapes
+-- (tests/bench/json_gen.lua): the ~24 MB paged response, pipelines with long
+-- YAML bodies full of escapes, text in many scripts, float-heavy metrics.
+-- tests/bench/json.sh runs it for make bench.
+--   build/hlua tests/bench/json_bench.lua [runs [shape...]]
+--     (default 5 runs, every shape; tests/bench/json.sh uses 7)
+-- Throughput is the document's size over the median CPU time (os.clock),
+-- for decode and for encode (of the decoded value) alike.
+-- Peak memory (page only): each decoder runs once in a child process under
 -- /usr/bin/time -v (package "time"); "baseline" only reads the file.
+-- dkjson, 30x slower, runs once and on the page only.
 -- Also runs under plain lua5.4 with the test module build/hjson.so.
 
 package.cpath = "build/?.so;" .. package.cpath
@@ -12,8 +17,12 @@ local hjson = (harness and harness.json) or require("hjson")
 local cjson = require("cjson")
 local dkjson = require("dkjson")
 
-local DOC = "build/json_bench.json"
-local ITEMS = 20000
+local generate, SHAPES = dofile("tests/bench/json_gen.lua")
+local ORDER = { "page", "yaml", "unicode", "metrics" }
+
+local function path_of(shape)
+  return shape == "page" and "build/json_bench.json" or "build/json_bench_" .. shape .. ".json"
+end
 
 local function interpreter()
   local i = -1
@@ -21,11 +30,12 @@ local function interpreter()
   return arg[i]
 end
 
-local function load_doc()
-  local f = io.open(DOC, "rb")
+local function load_doc(shape)
+  local path = path_of(shape)
+  local f = io.open(path, "rb")
   if not f then
-    dofile("tests/bench/json_gen.lua")(DOC, ITEMS)
-    f = assert(io.open(DOC, "rb"))
+    generate(path, SHAPES[shape].items, shape)
+    f = assert(io.open(path, "rb"))
   end
   local s = f:read("a")
   f:close()
@@ -35,14 +45,14 @@ end
 local impls = {
   { name = "hlua.json", decode = hjson.decode, encode = hjson.encode },
   { name = "lua-cjson", decode = cjson.decode, encode = cjson.encode },
-  { name = "dkjson", runs = 1,
+  { name = "dkjson", runs = 1, only = "page",
     decode = function(s) return dkjson.decode(s, 1, dkjson.null) end,
     encode = function(v) return dkjson.encode(v) end },
 }
 
--- Child process mode: decode once, so that /usr/bin/time sees the peak.
+-- Child process mode: decode the page once, so that /usr/bin/time sees the peak.
 if arg[1] == "--rss" then
-  local s = load_doc()
+  local s = load_doc("page")
   for _, impl in ipairs(impls) do
     if impl.name == arg[2] then
       local v = impl.decode(s)
@@ -64,6 +74,7 @@ local function timed(f, x)
   local result = f(x)
   return os.clock() - t0, result
 end
+
 local function peak_rss(name)
   local cmd = string.format("/usr/bin/time -v %s tests/bench/json_bench.lua --rss %s 2>&1 >/dev/null",
     interpreter(), name)
@@ -73,47 +84,68 @@ local function peak_rss(name)
   return tonumber(out:match("Maximum resident set size %(kbytes%): (%d+)"))
 end
 
-local runs = tonumber(arg[1]) or 5
-local doc = load_doc()
-local mb = #doc / 1e6
-print(string.format("document: %s, %.1f MB, %d items; median of %d runs (dkjson: 1)",
-  DOC, mb, ITEMS, runs))
-print(string.format("%-10s %12s %12s %14s", "", "decode MB/s", "encode MB/s", "decode peak KB"))
--- Runs are interleaved (one decode and one encode of each library in turn),
--- so that a busy machine slows every library alike; then medians.
-local times = {}
-for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
-for r = 1, runs do
-  for _, impl in ipairs(impls) do
-    if r <= (impl.runs or runs) then
-      local t = times[impl.name]
-      local td, v = timed(impl.decode, doc)
-      t.dec[#t.dec + 1] = td
-      t.enc[#t.enc + 1] = timed(impl.encode, v)
+local function row(what, h, peer, p)
+  print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what, h, peer, p, h / p))
+end
+
+-- Times every library on one shape; prints its table and its rows.
+local function bench(shape, runs)
+  local doc = load_doc(shape)
+  local mb = #doc / 1e6
+  print(string.format("\n%s: %s, %.1f MB; median of %d runs", shape, path_of(shape), mb, runs))
+  print(string.format("%-10s %12s %12s", "", "decode MB/s", "encode MB/s"))
+  -- Runs are interleaved (one decode and one encode of each library in turn),
+  -- so that a busy machine slows every library alike; then medians.
+  local times = {}
+  for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
+  for r = 1, runs do
+    for _, impl in ipairs(impls) do
+      if r <= (impl.runs or runs) and (impl.only or shape) == shape then
+        local t = times[impl.name]
+        local td, v = timed(impl.decode, doc)
+        t.dec[#t.dec + 1] = td
+        t.enc[#t.enc + 1] = timed(impl.encode, v)
+      end
     end
   end
+  local res = {}
+  for _, impl in ipairs(impls) do
+    local t = times[impl.name]
+    if #t.dec > 0 then
+      local r = { dec = mb / median(t.dec), enc = mb / median(t.enc) }
+      res[impl.name] = r
+      print(string.format("%-10s %12.1f %12.1f", impl.name, r.dec, r.enc))
+    end
+  end
+  local h, c, d = res["hlua.json"], res["lua-cjson"], res["dkjson"]
+  print(string.format("hlua.json / lua-cjson: decode %.2fx, encode %.2fx", h.dec / c.dec, h.enc / c.enc))
+  -- Rows for tests/bench/run's table (ratio > 1: hlua is better).
+  local what = string.format("JSON %%s, %.0f MB %s", mb, shape)
+  row(what:format("decode"), h.dec, "lua-cjson", c.dec)
+  row(what:format("encode"), h.enc, "lua-cjson", c.enc)
+  if d then
+    print(string.format("hlua.json / dkjson:    decode %.1fx, encode %.1fx", h.dec / d.dec, h.enc / d.enc))
+    row(what:format("decode"), h.dec, "dkjson", d.dec)
+    row(what:format("encode"), h.enc, "dkjson", d.enc)
+  end
 end
-local res = {}
-for _, impl in ipairs(impls) do
-  local t = times[impl.name]
-  local r = { dec = mb / median(t.dec), enc = mb / median(t.enc), rss = peak_rss(impl.name) }
-  res[impl.name] = r
-  print(string.format("%-10s %12.1f %12.1f %14s", impl.name, r.dec, r.enc, r.rss or "?"))
+
+local runs = tonumber(arg[1]) or 5
+local shapes = { table.unpack(arg, 2) }
+if #shapes == 0 then shapes = ORDER end
+for _, shape in ipairs(shapes) do
+  assert(SHAPES[shape], "unknown shape " .. shape)
+  bench(shape, runs)
 end
-print(string.format("%-10s %12s %12s %14s", "baseline", "", "", peak_rss("none") or "?"))
-local h, c, d = res["hlua.json"], res["lua-cjson"], res["dkjson"]
-print(string.format("hlua.json / lua-cjson: decode %.2fx, encode %.2fx, decode peak RSS %.2fx",
-  h.dec / c.dec, h.enc / c.enc, h.rss and c.rss and h.rss / c.rss or 0/0))
-print(string.format("hlua.json / dkjson:    decode %.1fx, encode %.1fx",
-  h.dec / d.dec, h.enc / d.enc))
--- Rows for tests/bench/run's table (ratio > 1: hlua is better).
-local what = string.format("JSON %%s, %.0f MB page", mb)
-for _, peer in ipairs { {"lua-cjson", c}, {"dkjson", d} } do
-  local p = peer[2]
-  print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what:format("decode"), h.dec, peer[1], p.dec, h.dec / p.dec))
-  print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what:format("encode"), h.enc, peer[1], p.enc, h.enc / p.enc))
-end
-if h.rss and c.rss then
-  print(string.format("row|%s|%.0f MB|lua-cjson|%.0f MB|%.2fx less", what:format("decode peak RSS"),
-    h.rss / 1024, c.rss / 1024, c.rss / h.rss))
+
+local with_page = false
+for _, shape in ipairs(shapes) do with_page = with_page or shape == "page" end
+if with_page then
+  local h, c = peak_rss("hlua.json"), peak_rss("lua-cjson")
+  print(string.format("\ndecode peak RSS (page): hlua.json %s KB, lua-cjson %s KB, dkjson %s KB, baseline %s KB",
+    h or "?", c or "?", peak_rss("dkjson") or "?", peak_rss("none") or "?"))
+  if h and c then
+    print(string.format("row|JSON decode peak RSS, 24 MB page|%.0f MB|lua-cjson|%.0f MB|%.2fx less",
+      h / 1024, c / 1024, c / h))
+  end
 end
