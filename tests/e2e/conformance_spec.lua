@@ -31,6 +31,8 @@ local CALLS = {
     'harness.pipelines.create(y:gsub("identifier: hello_world", "identifier: conf_created"), ' .. P .. ')'},
   ["pipelines.update"] = {'y = harness.pipelines.yaml("hello_world", ' .. P .. ')',
     'harness.pipelines.update("hello_world", y, ' .. P .. ')'},
+  ["pipelines.edit"] = 'harness.pipelines.edit("hello_world", function(doc) ' ..
+    'doc.pipeline.description = "conformance" end, ' .. P .. ')',
   ["pipelines.delete"] = 'harness.pipelines.delete("nightly_cleanup", ' .. P .. ')',
   ["pipelines.run"] = 'harness.pipelines.run("hello_world", ' .. P .. ')',
   ["pipelines.execution"] = {'r = harness.pipelines.run("hello_world", ' .. P .. ')',
