@@ -173,13 +173,15 @@ describe_sandbox("harness.api", function()
     assert.equal("application/json", list.content_type)
   end)
 
-  it("pages with harness.paginate like the library", function()
+  it("pages with harness.paginate and harness.collect like the library", function()
     local out, err, code = t.run([[
       local n = 0
       for o in harness.api.Organization.GetOrganizationList:paginate({}, {page_size = 2}) do n = n + 1 end
-      print(n)]])
+      local op = harness.api.NotificationChannels.ListNotificationChannels
+      local all = harness.collect(harness.paginate(op, {org = "default", project = "big"}, {page_size = 100}))
+      print(n, #all, #harness.collect(harness.paginate(op, {org = "default", project = "big"}, {max_items = 30})))]])
     assert.equal(0, code, err)
-    assert.equal("4\n", out)
+    assert.equal("4\t250\t30\n", out)
   end)
 
   it("is loaded only when touched", function()

@@ -50,6 +50,8 @@ describe("recorded fixtures", function()
     -- a sandbox of its own, stopped once the script ends
     local out1, err1, rc1 = h.sh(("sandbox/hlua-sandbox -- env HARNESS_RECORD=%s %s scripts/token-expiry-report.lua --within 30")
       :format(q(dir), h.hlua))
+    assert.equal(0, rc1, err1)
+    assert.matches("^TOKEN ", out1)
     assert.is_true(#files(dir) >= 1)
     local out2, err2, rc2 = replay("scripts/token-expiry-report.lua --within 30", dir)
     assert.equal(out1, out2)
