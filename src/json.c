@@ -46,12 +46,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "codec.h"
 #include "hlua.h"
-
-#define JSON_NULL      "harness.json.null"    /* registry: the null sentinel */
-#define JSON_ARRAY_MT  "harness.json.array"   /* registry: array mark */
-#define JSON_OBJECT_MT "harness.json.object"  /* registry: object mark */
-#define JSON_BUFFER_MT "harness.json.buffer"  /* metatable of Buf userdata */
 
 #define JSON_MAX_DEPTH   1000    /* default nesting limit */
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
@@ -71,66 +67,8 @@
 
 
 /* {======================================================================
-** Growable byte buffer, owned by a userdata so that an error cannot leak it
+** The encode buffer kept between calls (Buf: codec.h)
 ** ======================================================================= */
-
-typedef struct Buf {
-  char *b;
-  size_t n, size;
-} Buf;
-
-/* Frees the bytes; safe to call twice (the __gc runs after an early free). */
-static void buf_free(Buf *B) {
-  free(B->b);
-  B->b = NULL;
-  B->n = B->size = 0;
-}
-
-static int buf_gc(lua_State *L) {
-  buf_free((Buf *)luaL_checkudata(L, 1, JSON_BUFFER_MT));
-  return 0;
-}
-
-/* Pushes a new empty buffer; it is freed by __gc (or earlier by buf_gc). */
-static Buf *buf_new(lua_State *L) {
-  Buf *B = (Buf *)lua_newuserdatauv(L, sizeof(Buf), 0);
-  B->b = NULL;
-  B->n = B->size = 0;
-  luaL_setmetatable(L, JSON_BUFFER_MT);
-  return B;
-}
-
-/* Makes room for 'need' more bytes; raises a memory error on failure. */
-static void buf_grow(lua_State *L, Buf *B, size_t need) {
-  size_t size = B->size ? B->size : 256;
-  char *b;
-  if (need > SIZE_MAX / 2 - B->n)
-    luaL_error(L, "json: buffer too large");
-  while (size - B->n < need)
-    size *= 2;
-  b = (char *)realloc(B->b, size);
-  if (b == NULL)
-    luaL_error(L, "not enough memory");
-  B->b = b;
-  B->size = size;
-}
-
-static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
-  if (B->size - B->n < need)
-    buf_grow(L, B, need);
-}
-
-static inline void buf_putc(lua_State *L, Buf *B, char c) {
-  buf_reserve(L, B, 1);
-  B->b[B->n++] = c;
-}
-
-static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
-  if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
-  buf_reserve(L, B, n);
-  memcpy(B->b + B->n, s, n);
-  B->n += n;
-}
 
 /* Largest buffer kept for the next encode: its pages are mapped already,
 ** which spares the page faults of a fresh one (a large share of the time
@@ -603,7 +541,7 @@ static DecodeState *state_take(lua_State *L) {
     S->cache[i].n = (size_t)-1;   /* matches no string */
   }
   memset(S->members, 0, sizeof S->members);
-  luaL_setmetatable(L, JSON_BUFFER_MT);
+  luaL_setmetatable(L, CODEC_BUFFER_MT);
   lua_pushvalue(L, -2);
   lua_setiuservalue(L, -2, 1);
   return S;
@@ -1670,12 +1608,9 @@ static JSON_NOINLINE void encode_float(Encoder *E, double d, const Frame *f) {
   buf_putn(E->L, E->B, tmp, format_float(tmp, d));
 }
 
+/* Starts a line at the indentation of nesting 'depth'. */
 static void put_newline(Encoder *E, int depth) {
-  size_t n = (size_t)E->indent * (size_t)depth;
-  buf_reserve(E->L, E->B, n + 1);
-  E->B->b[E->B->n++] = '\n';
-  memset(E->B->b + E->B->n, ' ', n);
-  E->B->n += n;
+  buf_newline(E->L, E->B, (size_t)E->indent * (size_t)depth);
 }
 
 static void encode_value(Encoder *E, Frame *f, int depth);
@@ -2050,40 +1985,6 @@ static int json_object(lua_State *L) {
   return mark_table(L, JSON_OBJECT_MT);
 }
 
-static int null_tostring(lua_State *L) {
-  lua_pushliteral(L, "null");
-  return 1;
-}
-
-/* Creates the registry entries once per state: the marks, the buffer
-** metatable and the null sentinel (a userdata printing as "null"). */
-static void init_registry(lua_State *L) {
-  if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_OBJECT_MT)) {
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_BUFFER_MT)) {
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 3);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL) == LUA_TNIL) {
-    lua_newuserdatauv(L, 0, 0);
-    lua_newtable(L);
-    lua_pushcfunction(L, null_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, JSON_NULL);
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  }
-  lua_pop(L, 1);
-}
-
 int hlua_open_json(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", json_decode},
@@ -2092,7 +1993,7 @@ int hlua_open_json(lua_State *L) {
     {"object", json_object},
     {NULL, NULL}
   };
-  init_registry(L);
+  codec_open(L);
   luaL_newlibtable(L, funcs);
   lua_pushboolean(L, 0);   /* upvalue 1: the buffer kept between encodes */
   lua_pushboolean(L, 0);   /* upvalue 2: the state kept between decodes */

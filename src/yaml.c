@@ -48,15 +48,12 @@
 #include <lua.h>
 #include <yaml.h>
 
+#include "codec.h"
 #include "hlua.h"
 
-#define JSON_NULL      "harness.json.null"     /* registry: the null sentinel */
-#define JSON_ARRAY_MT  "harness.json.array"    /* registry: array mark */
-#define JSON_OBJECT_MT "harness.json.object"   /* registry: object mark */
 #define YAML_MAP_MT    "harness.yaml.mapping"  /* registry: the shape of {} */
 #define YAML_WEAKV     "harness.yaml.weakv"    /* registry: {__mode = "v"} */
 #define YAML_PARSER_MT "harness.yaml.parser"   /* metatable of Parser userdata */
-#define YAML_BUFFER_MT "harness.yaml.buffer"   /* metatable of Buf userdata */
 
 #define YAML_MAX_DEPTH   1000     /* default nesting limit */
 #define YAML_DEPTH_LIMIT 10000    /* largest max_depth a caller may ask for */
@@ -66,84 +63,6 @@
 #define YAML_EXCERPT     24       /* bytes of context either side in an error */
 #define YAML_KEY_MAX     1000     /* longer keys are written as '? key' */
 #define YAML_SHAPE_MAX   32       /* shapes of more keys are not shared */
-
-
-/* {======================================================================
-** Growable byte buffer, owned by a userdata so that an error cannot leak it
-** ======================================================================= */
-
-typedef struct Buf {
-  char *b;
-  size_t n, size;
-} Buf;
-
-/* Frees the bytes; safe to call twice (the __gc runs after an early free). */
-static void buf_free(Buf *B) {
-  free(B->b);
-  B->b = NULL;
-  B->n = B->size = 0;
-}
-
-/* __gc of a buffer: takes the userdata, leaves nothing. */
-static int buf_gc(lua_State *L) {
-  buf_free((Buf *)luaL_checkudata(L, 1, YAML_BUFFER_MT));
-  return 0;
-}
-
-/* Pushes a new empty buffer; it is freed by __gc (or earlier by buf_free). */
-static Buf *buf_new(lua_State *L) {
-  Buf *B = (Buf *)lua_newuserdatauv(L, sizeof(Buf), 0);
-  B->b = NULL;
-  B->n = B->size = 0;
-  luaL_setmetatable(L, YAML_BUFFER_MT);
-  return B;
-}
-
-/* Makes room for 'need' more bytes; raises a memory error on failure. */
-static void buf_grow(lua_State *L, Buf *B, size_t need) {
-  size_t size = B->size ? B->size : 1024;
-  char *b;
-  if (need > SIZE_MAX / 2 - B->n)
-    luaL_error(L, "yaml: buffer too large");
-  while (size - B->n < need)
-    size *= 2;
-  b = (char *)realloc(B->b, size);
-  if (b == NULL)
-    luaL_error(L, "not enough memory");
-  B->b = b;
-  B->size = size;
-}
-
-/* Makes sure 'need' more bytes fit. */
-static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
-  if (B->size - B->n < need)
-    buf_grow(L, B, need);
-}
-
-/* Appends one byte. */
-static inline void buf_putc(lua_State *L, Buf *B, char c) {
-  buf_reserve(L, B, 1);
-  B->b[B->n++] = c;
-}
-
-/* Appends the n bytes at s. */
-static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
-  if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
-  buf_reserve(L, B, n);
-  memcpy(B->b + B->n, s, n);
-  B->n += n;
-}
-
-#define buf_puts(L, B, lit) buf_putn((L), (B), (lit), sizeof(lit) - 1)
-
-/* Appends n spaces. */
-static void buf_spaces(lua_State *L, Buf *B, size_t n) {
-  buf_reserve(L, B, n);
-  memset(B->b + B->n, ' ', n);
-  B->n += n;
-}
-
-/* }====================================================================== */
 
 
 /* {======================================================================
@@ -1582,11 +1501,12 @@ static void put_literal(Encoder *E, const char *s, size_t len, int indent) {
   start = 0;
   for (k = 0; k <= len - trail; k++) {
     if (k == len - trail || s[k] == '\n') {
-      buf_putc(L, B, '\n');
-      if (k > start) {
-        buf_spaces(L, B, (size_t)indent);
+      if (k > start) {   /* an empty line gets no spaces */
+        buf_newline(L, B, (size_t)indent);
         buf_putn(L, B, s + start, k - start);
       }
+      else
+        buf_putc(L, B, '\n');
       start = k + 1;
     }
   }
@@ -1830,15 +1750,12 @@ static void put_mapping(Encoder *E, int idx, const Frame *f, int indent,
     k = lua_tolstring(L, -2, &klen);
     c.key = k;
     c.keylen = klen;
-    if (written++ > 0 || !inline_first) {
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
-    }
+    if (written++ > 0 || !inline_first)
+      buf_newline(L, E->B, (size_t)indent);
     if (klen > YAML_KEY_MAX) {   /* too long for an implicit key */
       buf_puts(L, E->B, "? ");
       put_string(E, k, klen, &c, -1, 1, S_DOUBLE);
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
+      buf_newline(L, E->B, (size_t)indent);
     }
     else
       put_string(E, k, klen, &c, -1, 1, S_PLAIN);
@@ -1855,10 +1772,8 @@ static void put_sequence(Encoder *E, int idx, const Frame *f, int indent,
   lua_Integer i;
   Frame c = {f, NULL, 0, 0, NULL};
   for (i = 1; i <= n; i++) {
-    if (i > 1 || !inline_first) {
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
-    }
+    if (i > 1 || !inline_first)
+      buf_newline(L, E->B, (size_t)indent);
     buf_putc(L, E->B, '-');
     c.index = i;
     lua_rawgeti(L, idx, i);
@@ -2221,24 +2136,12 @@ static int yaml_mapping(lua_State *L) {
 /* }====================================================================== */
 
 
-/* __tostring of the null sentinel (when this module makes it first). */
-static int null_tostring(lua_State *L) {
-  lua_pushliteral(L, "null");
-  return 1;
-}
-
 /* Creates what the module keeps in the registry, once per state: the
-** marks and null of harness.json (as json.c makes them, when it has not
-** yet), the mapping mark, the order table and the userdata metatables. */
+** marks, null and buffer metatable it shares with harness.json (as json.c
+** makes them, when it has not yet), the mapping mark, the order table and
+** the parser metatable. */
 static void init_registry(lua_State *L) {
-  if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_OBJECT_MT)) {
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-  }
+  codec_open(L);
   if (luaL_newmetatable(L, YAML_MAP_MT)) {   /* the shape of {}: no keys */
     lua_pushliteral(L, "object");
     lua_setfield(L, -2, "__jsontype");
@@ -2257,22 +2160,7 @@ static void init_registry(lua_State *L) {
     lua_pushcfunction(L, parser_gc);
     lua_setfield(L, -2, "__gc");
   }
-  if (luaL_newmetatable(L, YAML_BUFFER_MT)) {
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 6);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL) == LUA_TNIL) {
-    lua_newuserdatauv(L, 0, 0);
-    lua_newtable(L);
-    lua_pushcfunction(L, null_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, JSON_NULL);
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  }
-  lua_pop(L, 1);
+  lua_pop(L, 3);
 }
 
 /* require "hlua_yaml": leaves the module table (decode, decode_all,
