@@ -1,18 +1,24 @@
 /*
 ** codec.c: what harness.json (json.c) and harness.yaml (yaml.c) share:
-** the registry values and the growable buffer.  See codec.h.
+** the registry values, the growable buffer, options, and the errors with
+** a place in the text.  See codec.h.
 **
 ** Compiled into the host (with json.c) and into the module hlua_yaml
 ** (with yaml.c), so it uses nothing of the host but errors.c, which the
 ** module holds a copy of as well.
 */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
 #include "codec.h"
+#include "hlua.h"
+
+#define CODEC_EXCERPT 24   /* bytes of context either side in a text error */
 
 
 /* {======================================================================
@@ -85,6 +91,87 @@ void buf_grow(lua_State *L, Buf *B, size_t need) {
     luaL_error(L, "not enough memory");
   B->b = b;
   B->size = size;
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Options, errors in the text
+** ======================================================================= */
+
+int codec_opt_int(lua_State *L, int idx, const char *field, int def,
+                  int lo, int hi) {
+  lua_Integer v;
+  int isnum;
+  if (lua_getfield(L, idx, field) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  v = lua_tointegerx(L, -1, &isnum);
+  if (!isnum || v < lo || v > hi)
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an "
+                         "integer from %d to %d", field, lo, hi));
+  lua_pop(L, 1);
+  return (int)v;
+}
+
+/* Adds the bytes [a, e) to an error excerpt, escaping what would garble a
+** one-line message (control bytes, broken UTF-8). */
+static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
+  const unsigned char *p = (const unsigned char *)a;
+  while (p < (const unsigned char *)e) {
+    size_t n = codec_utf8_len(p);
+    if (*p < 0x20 || *p == 0x7F || n == 0 ||
+        p + n > (const unsigned char *)e) {
+      char hex[8];
+      snprintf(hex, sizeof hex, "\\x%02X", *p);
+      luaL_addstring(b, hex);
+      n = 1;
+    }
+    else
+      luaL_addlstring(b, (const char *)p, n);
+    p += n;
+  }
+}
+
+/* Does the byte at p end a line of the excerpt?  CR too: a line of CRLF
+** text shows without it. */
+#define is_line_end(p) (*(p) == '\n' || *(p) == '\r')
+
+int codec_text_error(lua_State *L, const char *kind, const char *s,
+                     size_t len, size_t at, const char *what) {
+  const char *line = s, *end = s + len, *p, *a, *e, *pos;
+  lua_Integer nline = 1, col = 1;
+  luaL_Buffer b;
+  if (at > len) at = len;
+  pos = s + at;
+  for (p = s; p < pos; p++) {
+    if (*p == '\n') { nline++; line = p + 1; col = 1; }
+    else if ((*p & 0xC0) != 0x80) col++;
+  }
+  /* up to CODEC_EXCERPT bytes either side, on the line, whole characters */
+  a = (pos - line > CODEC_EXCERPT) ? pos - CODEC_EXCERPT : line;
+  while (a < pos && (*a & 0xC0) == 0x80) a++;
+  for (e = pos; e < end && e - pos < CODEC_EXCERPT && !is_line_end(e); e++) {}
+  while (e < end && (*e & 0xC0) == 0x80 && e - pos < CODEC_EXCERPT + 3) e++;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "%s: %s at line %I column %I near '", kind, what,
+                  (LUAI_UACINT)nline, (LUAI_UACINT)col);
+  luaL_addvalue(&b);
+  if (a > line) luaL_addstring(&b, "...");
+  add_excerpt(&b, a, e);
+  if (e < end && !is_line_end(e)) luaL_addstring(&b, "...");
+  luaL_addchar(&b, '\'');
+  luaL_pushresult(&b);
+  hlua_newerror(L, kind, lua_tostring(L, -1));
+  lua_pushinteger(L, nline);
+  lua_setfield(L, -2, "line");
+  lua_pushinteger(L, col);
+  lua_setfield(L, -2, "column");
+  lua_pushinteger(L, (lua_Integer)at + 1);
+  lua_setfield(L, -2, "offset");
+  return lua_error(L);
 }
 
 /* }====================================================================== */

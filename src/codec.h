@@ -22,6 +22,8 @@
 #define JSON_OBJECT_MT "harness.json.object"  /* object mark */
 #define CODEC_BUFFER_MT "harness.codec.buffer" /* metatable of Buf userdata */
 
+#define codec_is_digit(c) ((unsigned)((c) - '0') < 10)
+
 /* Creates what both converters keep in the registry, once per state (each
 ** calls it, whichever loads first makes them): the array and object
 ** marks, the buffer metatable and the null sentinel (a userdata printing
@@ -78,6 +80,46 @@ static inline void buf_newline(lua_State *L, Buf *B, size_t n) {
   memset(B->b + B->n, ' ', n);
   B->n += n;
 }
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Text: UTF-8, options, errors in the text
+** ======================================================================= */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
+** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
+** NUL-terminated string: a NUL is never a continuation byte, so the checks
+** stop at the terminator. */
+static inline size_t codec_utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  if (c < 0x80) return 1;
+  if (c < 0xC2) return 0;
+  if ((p[1] & 0xC0) != 0x80) return 0;
+  if (c < 0xE0) return 2;
+  if (c == 0xE0 && p[1] < 0xA0) return 0;
+  if (c == 0xED && p[1] > 0x9F) return 0;
+  if ((p[2] & 0xC0) != 0x80) return 0;
+  if (c < 0xF0) return 3;
+  if (c == 0xF0 && p[1] < 0x90) return 0;
+  if (c == 0xF4 && p[1] > 0x8F) return 0;
+  if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
+  return 4;
+}
+
+/* Reads the optional integer field 'field' of the options table at idx,
+** from lo to hi, def when absent; raises a "bad argument" error for idx
+** otherwise.  Leaves the stack as it was. */
+int codec_opt_int(lua_State *L, int idx, const char *field, int def,
+                  int lo, int hi);
+
+/* Raises harness.Error{kind = kind} for byte 'at' of the text s (len
+** bytes): "<kind>: <what> at line L column C near '<excerpt>'", with
+** fields line, column (in characters) and offset (in bytes, 1-based).
+** The caller drops what it built first: the stack may be full. */
+int codec_text_error(lua_State *L, const char *kind, const char *s,
+                     size_t len, size_t at, const char *what);
 
 /* }====================================================================== */
 

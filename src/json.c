@@ -52,7 +52,6 @@
 #define JSON_MAX_DEPTH   1000    /* default nesting limit */
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
-#define JSON_EXCERPT     24      /* bytes of context either side in an error */
 #define JSON_KEYS        256     /* entries of each string cache (2^n) */
 #define JSON_KEY_MAX     40      /* longest string cached (Lua's short) */
 #define JSON_STACK_FROM  32      /* nesting from which the C stack is watched */
@@ -113,26 +112,6 @@ static void buf_keep(lua_State *L, int idx) {
 /* {======================================================================
 ** Shared helpers
 ** ======================================================================= */
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
-** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
-** NUL-terminated string: a NUL is never a continuation byte, so the checks
-** stop at the terminator. */
-static size_t utf8_len(const unsigned char *p) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c < 0xC2) return 0;
-  if ((p[1] & 0xC0) != 0x80) return 0;
-  if (c < 0xE0) return 2;
-  if (c == 0xE0 && p[1] < 0xA0) return 0;
-  if (c == 0xED && p[1] > 0x9F) return 0;
-  if ((p[2] & 0xC0) != 0x80) return 0;
-  if (c < 0xF0) return 3;
-  if (c == 0xF0 && p[1] < 0x90) return 0;
-  if (c == 0xF4 && p[1] > 0x8F) return 0;
-  if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
-  return 4;
-}
 
 /* UTF-8 validation as a DFA (RFC 3629: no overlongs, no surrogates,
 ** nothing above U+10FFFF), for the hot loops: one table load and one shift
@@ -198,7 +177,7 @@ static inline unsigned utf8_step(unsigned st, unsigned char c) {
 ** rejected something after p (p in a NUL-terminated string). */
 static const unsigned char *utf8_first_bad(const unsigned char *p) {
   for (;;) {
-    size_t n = *p < 0x80 ? 1 : utf8_len(p);
+    size_t n = *p < 0x80 ? 1 : codec_utf8_len(p);
     if (n == 0) return p;
     p += n;
   }
@@ -442,23 +421,6 @@ static int stack_ok(StackGuard *G) {
   return used <= G->budget;
 }
 
-/* Reads an optional integer field of the options table at 'idx'. */
-static int opt_int(lua_State *L, int idx, const char *field, int def,
-                    int lo, int hi) {
-  lua_Integer v;
-  int isnum;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return def;
-  }
-  v = lua_tointegerx(L, -1, &isnum);
-  if (!isnum || v < lo || v > hi)
-    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an "
-                         "integer from %d to %d", field, lo, hi));
-  lua_pop(L, 1);
-  return (int)v;
-}
-
 /* Reads an optional boolean field of the options table at 'idx'. */
 static int opt_bool(lua_State *L, int idx, const char *field, int def) {
   int t = lua_getfield(L, idx, field), v = def;
@@ -511,8 +473,6 @@ typedef struct Decoder {
   StackGuard stack;
 } Decoder;
 
-#define is_digit(c) ((unsigned)((c) - '0') < 10)
-
 /* Pushes the table of cached strings and the decode state kept by the last
 ** decode (upvalue 2), or new ones; the upvalue is cleared meanwhile. */
 static DecodeState *state_take(lua_State *L) {
@@ -557,60 +517,13 @@ static void state_keep(lua_State *L, int idx) {
   lua_replace(L, lua_upvalueindex(2));
 }
 
-/* Adds the bytes [a, b) to the error excerpt, escaping what would garble a
-** message (control bytes, broken UTF-8). */
-static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
-  const unsigned char *p = (const unsigned char *)a;
-  while (p < (const unsigned char *)e) {
-    size_t n = utf8_len(p);
-    if (*p < 0x20 || *p == 0x7F || n == 0 ||
-        p + n > (const unsigned char *)e) {
-      char hex[8];
-      snprintf(hex, sizeof hex, "\\x%02X", *p);
-      luaL_addstring(b, hex);
-      n = 1;
-    }
-    else
-      luaL_addlstring(b, (const char *)p, n);
-    p += n;
-  }
-}
-
-/* Raises harness.Error{kind="json"} for the input at 'at':
-** "json: <what> at line L column C near '<excerpt>'", with fields line,
-** column (in characters) and offset (in bytes, 1-based). */
+/* Raises harness.Error{kind="json"} for the input at 'at' (see
+** codec_text_error), dropping the partial results first. */
 static JSON_NOINLINE int decode_error(Decoder *D, const char *at,
                                       const char *what) {
-  lua_State *L = D->L;
-  const char *line = D->s, *p, *a, *e;
-  lua_Integer nline = 1, col = 1;
-  luaL_Buffer b;
-  lua_settop(L, D->base);   /* drop partial results: the stack may be full */
-  for (p = D->s; p < at; p++) {
-    if (*p == '\n') { nline++; line = p + 1; col = 1; }
-    else if ((*p & 0xC0) != 0x80) col++;
-  }
-  a = (at - line > JSON_EXCERPT) ? at - JSON_EXCERPT : line;
-  while (a < at && (*a & 0xC0) == 0x80) a++;   /* start on a character */
-  for (e = at; e < D->end && e - at < JSON_EXCERPT && *e != '\n'; e++) {}
-  while (e < D->end && (*e & 0xC0) == 0x80 && e - at < JSON_EXCERPT + 3) e++;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "json: %s at line %I column %I near '", what,
-                  (LUAI_UACINT)nline, (LUAI_UACINT)col);
-  luaL_addvalue(&b);
-  if (a > line) luaL_addstring(&b, "...");
-  add_excerpt(&b, a, e);
-  if (e < D->end && *e != '\n') luaL_addstring(&b, "...");
-  luaL_addchar(&b, '\'');
-  luaL_pushresult(&b);
-  hlua_newerror(L, "json", lua_tostring(L, -1));
-  lua_pushinteger(L, nline);
-  lua_setfield(L, -2, "line");
-  lua_pushinteger(L, col);
-  lua_setfield(L, -2, "column");
-  lua_pushinteger(L, (lua_Integer)(at - D->s) + 1);
-  lua_setfield(L, -2, "offset");
-  return lua_error(L);
+  lua_settop(D->L, D->base);   /* the stack may be full */
+  return codec_text_error(D->L, "json", D->s, (size_t)(D->end - D->s),
+                          (size_t)(at - D->s), what);
 }
 
 /* Raises "unexpected character 'x'" (or end of input) at 'at'. */
@@ -645,7 +558,7 @@ static long read_hex4(const char *p) {
   int i;
   for (i = 0; i < 4; i++) {
     int c = (unsigned char)p[i], d;
-    if (is_digit(c)) d = c - '0';
+    if (codec_is_digit(c)) d = c - '0';
     else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
     else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
     else return -1;
@@ -962,10 +875,10 @@ static void decode_number(Decoder *D) {
   if (neg) p++;
   if (*p == '0') {
     p++;
-    if (is_digit(*p)) decode_error(D, a, "leading zero in number");
+    if (codec_is_digit(*p)) decode_error(D, a, "leading zero in number");
   }
-  else if (is_digit(*p)) {
-    for (; is_digit(*p); p++) {
+  else if (codec_is_digit(*p)) {
+    for (; codec_is_digit(*p); p++) {
       if (ndig < 19) { m = m * 10 + (uint64_t)(*p - '0'); ndig++; }
       else lost = 1;   /* (counting exp10 on could overflow an int) */
     }
@@ -974,9 +887,9 @@ static void decode_number(Decoder *D) {
     decode_error(D, a, "digit expected in number");
   if (*p == '.') {
     p++;
-    if (!is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
+    if (!codec_is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
     isfloat = 1;
-    for (; is_digit(*p); p++) {
+    for (; codec_is_digit(*p); p++) {
       if (ndig < 19 && exp10 > -40) {   /* (leading zeros are unbounded) */
         m = m * 10 + (uint64_t)(*p - '0');
         if (m) ndig++;
@@ -989,9 +902,9 @@ static void decode_number(Decoder *D) {
     int esign = 1, ev = 0;
     p++;
     if (*p == '+' || *p == '-') esign = (*p++ == '-') ? -1 : 1;
-    if (!is_digit(*p)) decode_error(D, a, "digit expected in exponent");
+    if (!codec_is_digit(*p)) decode_error(D, a, "digit expected in exponent");
     isfloat = 1;
-    for (; is_digit(*p); p++)
+    for (; codec_is_digit(*p); p++)
       if (ev < 100000) ev = ev * 10 + (*p - '0');
     exp10 += esign * ev;
   }
@@ -1222,7 +1135,8 @@ static int json_decode(lua_State *L) {
   D.omitnulls = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    D.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    D.maxdepth = codec_opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1,
+                               JSON_DEPTH_LIMIT);
     D.omitnulls = opt_bool(L, 2, "omit_nulls", 0);
   }
   lua_settop(L, 2);
@@ -1277,10 +1191,10 @@ typedef struct Encoder {
 
 static int is_ident(const char *s, size_t n) {
   size_t i;
-  if (n == 0 || is_digit(s[0])) return 0;
+  if (n == 0 || codec_is_digit(s[0])) return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+    if (!(c == '_' || codec_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
       return 0;
   }
   return 1;
@@ -1593,7 +1507,7 @@ static size_t format_float(char *out, double d) {
   }
   for (; *p; p++) {
     if (*p == 'e') return (size_t)(p - out) + strlen(p);
-    if (!is_digit(*p)) *p = '.';   /* the locale's decimal point */
+    if (!codec_is_digit(*p)) *p = '.';   /* the locale's decimal point */
   }
   if (strchr(out, '.') == NULL) { *p++ = '.'; *p++ = '0'; }
   return (size_t)(p - out);
@@ -1922,8 +1836,9 @@ static int json_encode(lua_State *L) {
   E.maxdepth = JSON_MAX_DEPTH;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    E.indent = opt_int(L, 2, "indent", 0, 0, 64);
-    E.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    E.indent = codec_opt_int(L, 2, "indent", 0, 0, 64);
+    E.maxdepth = codec_opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1,
+                               JSON_DEPTH_LIMIT);
     lua_getfield(L, 2, "sort_keys");
     E.sort = lua_toboolean(L, -1);
   }

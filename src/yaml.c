@@ -60,7 +60,6 @@
 #define YAML_CHUNK       128      /* items held on the stack before a table takes them */
 #define YAML_ALIAS_BASE  100000   /* alias-expanded nodes always allowed ... */
 #define YAML_ALIAS_RATIO 10       /* ... plus this many per node of the text */
-#define YAML_EXCERPT     24       /* bytes of context either side in an error */
 #define YAML_KEY_MAX     1000     /* longer keys are written as '? key' */
 #define YAML_SHAPE_MAX   32       /* shapes of more keys are not shared */
 
@@ -68,28 +67,6 @@
 /* {======================================================================
 ** Shared helpers
 ** ======================================================================= */
-
-#define is_digit(c) ((unsigned)((c) - '0') < 10)
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
-** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
-** NUL-terminated string: a NUL is never a continuation byte, so the checks
-** stop at the terminator. */
-static size_t utf8_len(const unsigned char *p) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c < 0xC2) return 0;
-  if ((p[1] & 0xC0) != 0x80) return 0;
-  if (c < 0xE0) return 2;
-  if (c == 0xE0 && p[1] < 0xA0) return 0;
-  if (c == 0xED && p[1] > 0x9F) return 0;
-  if ((p[2] & 0xC0) != 0x80) return 0;
-  if (c < 0xF0) return 3;
-  if (c == 0xF0 && p[1] < 0x90) return 0;
-  if (c == 0xF4 && p[1] > 0x8F) return 0;
-  if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
-  return 4;
-}
 
 /* The code point of the well-formed n-byte sequence at p. */
 static unsigned long utf8_cp(const unsigned char *p, size_t n) {
@@ -102,23 +79,6 @@ static unsigned long utf8_cp(const unsigned char *p, size_t n) {
                     ((unsigned long)(p[1] & 0x3F) << 12) |
                     ((unsigned long)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
   }
-}
-
-/* Reads an optional integer field of the options table at 'idx'. */
-static int opt_int(lua_State *L, int idx, const char *field, int def,
-                   int lo, int hi) {
-  lua_Integer v;
-  int isnum;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return def;
-  }
-  v = lua_tointegerx(L, -1, &isnum);
-  if (!isnum || v < lo || v > hi)
-    return luaL_error(L, "yaml: option '%s' must be an integer from %d to %d",
-                      field, lo, hi);
-  lua_pop(L, 1);
-  return (int)v;
 }
 
 /* }====================================================================== */
@@ -137,7 +97,7 @@ static int digits_value(const char *p, const char *e, int base, uint64_t *out) {
   for (; p < e; p++) {
     int d;
     if (*p == '_') continue;
-    d = is_digit(*p) ? *p - '0' : (*p | 0x20) - 'a' + 10;
+    d = codec_is_digit(*p) ? *p - '0' : (*p | 0x20) - 'a' + 10;
     if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) return 0;
     v = v * (uint64_t)base + (uint64_t)d;
   }
@@ -187,14 +147,14 @@ static int is_float_text(const char *p, const char *e) {
   int intpart = 0, frac = 0, dot = 0;
   if (p < e && (*p == '-' || *p == '+')) p++;
   q = p;
-  if (q < e && is_digit(*q)) {
+  if (q < e && codec_is_digit(*q)) {
     intpart = 1;
-    while (q < e && (is_digit(*q) || *q == '_')) q++;
+    while (q < e && (codec_is_digit(*q) || *q == '_')) q++;
   }
   if (q < e && *q == '.') {
     dot = 1;
     q++;
-    while (q < e && (is_digit(*q) || *q == '_')) {
+    while (q < e && (codec_is_digit(*q) || *q == '_')) {
       if (*q != '_') frac = 1;
       q++;
     }
@@ -203,8 +163,8 @@ static int is_float_text(const char *p, const char *e) {
   if (q < e && (*q == 'e' || *q == 'E')) {
     q++;
     if (q < e && (*q == '-' || *q == '+')) q++;
-    if (q >= e || !is_digit(*q)) return 0;
-    while (q < e && is_digit(*q)) q++;
+    if (q >= e || !codec_is_digit(*q)) return 0;
+    while (q < e && codec_is_digit(*q)) q++;
     return q == e;
   }
   return q == e && dot;
@@ -264,14 +224,14 @@ static int resolve_plain(const char *s, size_t n, lua_Integer *ip, double *dp) {
       const char *q;
       for (q = p + 2; q < e; q++)
         if (*q != '_')
-          v = v * base + (is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+          v = v * base + (codec_is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
       *dp = (double)(neg ? -v : v);
       return R_FLOAT;
     }
     *ip = neg ? (lua_Integer)(0 - u) : (lua_Integer)u;
     return R_INT;
   }
-  if (p < e && is_digit(*p) && all_of(p, e, "0123456789")) {
+  if (p < e && codec_is_digit(*p) && all_of(p, e, "0123456789")) {
     uint64_t u;
     if (!digits_value(p, e, 10, &u) ||
         u > (uint64_t)LUA_MAXINTEGER + (neg ? 1 : 0)) {
@@ -302,11 +262,11 @@ static int resolves_in_yaml11(const char *s, size_t n) {
     if (strcmp(s, words[i]) == 0) return 1;
   if (p < e && (*p == '-' || *p == '+')) p++;
   if (p < e && *p == '.') p++;
-  if (p >= e || !is_digit(*p)) return 0;
+  if (p >= e || !codec_is_digit(*p)) return 0;
   /* Numbers, times and dates: digits with '_' ':' '.' '-' '+' 'e' and the
   ** letters of a timestamp; quoting such a string costs nothing. */
   for (; p < e; p++)
-    if (!(is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) || *p == '\0')
+    if (!(codec_is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) || *p == '\0')
       return 0;
   return 1;
 }
@@ -359,7 +319,7 @@ static size_t byte_offset(Decoder *D, size_t ci) {
   const unsigned char *s = (const unsigned char *)D->s;
   if (D->ascii) return ci < D->len ? ci : D->len;
   while (D->mark_ci < ci && D->mark_bi < D->len) {
-    size_t n = utf8_len(s + D->mark_bi);
+    size_t n = codec_utf8_len(s + D->mark_bi);
     D->mark_bi += n ? n : 1;
     D->mark_ci++;
   }
@@ -371,65 +331,11 @@ static size_t byte_offset(Decoder *D, size_t ci) {
   return D->mark_bi;
 }
 
-/* Adds the bytes [a, e) to an error excerpt, escaping what would garble a
-** one-line message (control bytes, broken UTF-8). */
-static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
-  const unsigned char *p = (const unsigned char *)a;
-  while (p < (const unsigned char *)e) {
-    size_t n = utf8_len(p);
-    if (*p < 0x20 || *p == 0x7F || n == 0 ||
-        p + n > (const unsigned char *)e) {
-      char hex[8];
-      snprintf(hex, sizeof hex, "\\x%02X", *p);
-      luaL_addstring(b, hex);
-      n = 1;
-    }
-    else
-      luaL_addlstring(b, (const char *)p, n);
-    p += n;
-  }
-}
-
-/* Raises harness.Error{kind="yaml"} for the byte offset 'at':
-** "yaml: <what> at line L column C near '<excerpt>'", with fields line,
-** column (in characters) and offset (in bytes, 1-based). */
+/* Raises harness.Error{kind="yaml"} for the byte offset 'at' (see
+** codec_text_error), dropping the partial results first. */
 static int error_at(Decoder *D, size_t at, const char *what) {
-  lua_State *L = D->L;
-  const char *s = D->s, *line = s, *p, *a, *e, *pos;
-  const char *end = D->s + D->len;
-  lua_Integer nline = 1, col = 1;
-  luaL_Buffer b;
-  lua_settop(L, D->base);   /* drop partial results: the stack may be full */
-  if (at > D->len) at = D->len;
-  pos = s + at;
-  for (p = s; p < pos; p++) {
-    if (*p == '\n') { nline++; line = p + 1; col = 1; }
-    else if ((*p & 0xC0) != 0x80) col++;
-  }
-  a = (pos - line > YAML_EXCERPT) ? pos - YAML_EXCERPT : line;
-  while (a < pos && (*a & 0xC0) == 0x80) a++;   /* start on a character */
-  for (e = pos; e < end && e - pos < YAML_EXCERPT && *e != '\n' && *e != '\r'; e++) {}
-  while (e < end && (*e & 0xC0) == 0x80 && e - pos < YAML_EXCERPT + 3) e++;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "yaml: %s at line %I column %I", what,
-                  (LUAI_UACINT)nline, (LUAI_UACINT)col);
-  luaL_addvalue(&b);
-  if (e > a) {
-    luaL_addstring(&b, " near '");
-    if (a > line) luaL_addstring(&b, "...");
-    add_excerpt(&b, a, e);
-    if (e < end && *e != '\n' && *e != '\r') luaL_addstring(&b, "...");
-    luaL_addchar(&b, '\'');
-  }
-  luaL_pushresult(&b);
-  hlua_newerror(L, "yaml", lua_tostring(L, -1));
-  lua_pushinteger(L, nline);
-  lua_setfield(L, -2, "line");
-  lua_pushinteger(L, col);
-  lua_setfield(L, -2, "column");
-  lua_pushinteger(L, (lua_Integer)at + 1);
-  lua_setfield(L, -2, "offset");
-  return lua_error(L);
+  lua_settop(D->L, D->base);   /* the stack may be full */
+  return codec_text_error(D->L, "yaml", D->s, D->len, at, what);
 }
 
 /* Raises the error for the current event's start. */
@@ -1088,7 +994,8 @@ static void decode_document(Decoder *D) {
 static int decode_options(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
   luaL_checktype(L, idx, LUA_TTABLE);
-  return opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1, YAML_DEPTH_LIMIT);
+  return codec_opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1,
+                       YAML_DEPTH_LIMIT);
 }
 
 /* decode(s [, {max_depth = n}]) -> value: the one document of s (nil for
@@ -1273,10 +1180,10 @@ typedef struct Encoder {
 /* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
 static int is_ident(const char *s, size_t n) {
   size_t i;
-  if (n == 0 || is_digit(s[0])) return 0;
+  if (n == 0 || codec_is_digit(s[0])) return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+    if (!(c == '_' || codec_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
       return 0;
   }
   return 1;
@@ -1360,7 +1267,7 @@ static int scan_string(Encoder *E, const char *s, size_t len, const Frame *f,
     if (c == '\n') { flags |= 1; p++; continue; }
     if (c < 0x80) { flags |= 2; p++; continue; }
     {
-      size_t n = utf8_len(p);
+      size_t n = codec_utf8_len(p);
       if (n == 0 || p + n > e) {
         char what[80];
         snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of "
@@ -1433,7 +1340,7 @@ static void put_double(Encoder *E, const char *s, size_t len) {
     unsigned long cp;
     if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { p++; continue; }
     if (c >= 0x80) {
-      n = utf8_len(p);   /* valid: scan_string checked */
+      n = codec_utf8_len(p);   /* valid: scan_string checked */
       cp = utf8_cp(p, n);
       if (printable(cp)) { p += n; continue; }
     }
@@ -1571,7 +1478,7 @@ static void put_float(Encoder *E, double d) {
     if (strtod(tmp, NULL) == d) break;
   }
   for (p = tmp; *p; p++)
-    if (*p != '-' && *p != '+' && *p != 'e' && !is_digit(*p)) *p = '.';  /* locale */
+    if (*p != '-' && *p != '+' && *p != 'e' && !codec_is_digit(*p)) *p = '.';  /* locale */
   n = strlen(tmp);
   p = strchr(tmp, 'e');
   if (strchr(tmp, '.') == NULL) {   /* 1 -> 1.0, 1e+20 -> 1.0e+20 */
@@ -1934,7 +1841,8 @@ static int yaml_encode(lua_State *L) {
   luaL_checkany(L, 1);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    maxdepth = opt_int(L, 2, "max_depth", YAML_MAX_DEPTH, 1, YAML_DEPTH_LIMIT);
+    maxdepth = codec_opt_int(L, 2, "max_depth", YAML_MAX_DEPTH, 1,
+                             YAML_DEPTH_LIMIT);
   }
   lua_settop(L, 2);
   encoder_init(L, &E, maxdepth);
