@@ -1,7 +1,8 @@
 /*
 ** codec.c: what harness.json (json.c) and harness.yaml (yaml.c) share:
-** the registry values, the growable buffer, options, and the errors with
-** a place in the text.  See codec.h.
+** the registry values, the growable buffer, options, the errors with a
+** place in the text or a path in the value, and the checks of the tables
+** to encode.  See codec.h.
 **
 ** Compiled into the host (with json.c) and into the module hlua_yaml
 ** (with yaml.c), so it uses nothing of the host but errors.c, which the
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/resource.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -172,6 +175,221 @@ int codec_text_error(lua_State *L, const char *kind, const char *s,
   lua_pushinteger(L, (lua_Integer)at + 1);
   lua_setfield(L, -2, "offset");
   return lua_error(L);
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Encoding: paths, checks and errors
+** ======================================================================= */
+
+/* An address in the current frame. */
+#if defined(__GNUC__)
+#define stack_here() ((uintptr_t)__builtin_frame_address(0))
+#else
+static uintptr_t stack_here(void) {
+  volatile char c = 0;
+  return (uintptr_t)&c;
+}
+#endif
+
+void codec_stack_init(StackGuard *G) {
+  G->base = stack_here();
+  G->budget = 0;
+}
+
+/* The stack grows down on nearly every machine; the distance is taken
+** either way. */
+int codec_stack_ok(StackGuard *G) {
+  uintptr_t here = stack_here();
+  size_t used = (size_t)(here < G->base ? G->base - here : here - G->base);
+  if (G->budget == 0) {
+    struct rlimit rl;
+    size_t limit = (size_t)8 << 20;   /* when unlimited or unknown */
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)SIZE_MAX)
+      limit = (size_t)rl.rlim_cur;
+    G->budget = limit / 4;
+  }
+  return used <= G->budget;
+}
+
+/* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
+static int is_ident(const char *s, size_t n) {
+  size_t i;
+  if (n == 0 || codec_is_digit(s[0])) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(c == '_' || codec_is_digit(c) ||
+          ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+      return 0;
+  }
+  return 1;
+}
+
+/* Adds one step of a path, frame f, in Lua terms, to b. */
+static void add_step(luaL_Buffer *b, const Frame *f) {
+  if (f->key == NULL) {
+    lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
+    luaL_addvalue(b);
+  }
+  else if (is_ident(f->key, f->keylen)) {
+    luaL_addchar(b, '.');
+    luaL_addlstring(b, f->key, f->keylen);
+  }
+  else {
+    size_t i, n = f->keylen > 40 ? 40 : f->keylen;
+    luaL_addstring(b, "[\"");
+    for (i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)f->key[i];
+      if (c == '"' || c == '\\') {
+        luaL_addchar(b, '\\');
+        luaL_addchar(b, (char)c);
+      }
+      else if (c < 0x20 || c >= 0x7F) {
+        char hex[8];
+        snprintf(hex, sizeof hex, "\\x%02X", c);
+        luaL_addstring(b, hex);
+      }
+      else
+        luaL_addchar(b, (char)c);
+    }
+    luaL_addstring(b, n < f->keylen ? "...\"]" : "\"]");
+  }
+}
+
+/* The frames run from the value back to the root; they are put in order
+** in an array first, not by recursion: the error may be about a stack
+** that is nearly full. */
+int codec_path_error(lua_State *L, const Codec *C, const Frame *f,
+                     const char *what) {
+  luaL_Buffer b;
+  const Frame *g, **steps;
+  size_t n = 0, i;
+  if (!lua_checkstack(L, 10))
+    luaL_error(L, "stack overflow (%s: cannot report an encode error)",
+               C->kind);
+  for (g = f; g->parent != NULL; g = g->parent) n++;
+  steps = (const Frame **)lua_newuserdatauv(L, n * sizeof(Frame *), 0);
+  for (i = n, g = f; i > 0; g = g->parent) steps[--i] = g;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '$');
+  for (i = 0; i < n; i++) add_step(&b, steps[i]);
+  luaL_pushresult(&b);
+  lua_pushfstring(L, "%s: %s at %s", C->kind, what, lua_tostring(L, -1));
+  hlua_newerror(L, C->kind, lua_tostring(L, -1));
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "path");
+  return lua_error(L);
+}
+
+int codec_bad_value(lua_State *L, const Codec *C, const Frame *f) {
+  char what[64];
+  snprintf(what, sizeof what, "cannot encode %s", luaL_typename(L, -1));
+  return codec_path_error(L, C, f, what);
+}
+
+int codec_bad_key(lua_State *L, const Codec *C, const Frame *f, int kind) {
+  char what[96];
+  int t = lua_type(L, -2);
+  if (t == LUA_TNUMBER && !lua_isinteger(L, -2))
+    snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
+             lua_tostring(L, -2));
+  else if (t == LUA_TNUMBER && kind == CODEC_ARRAY)
+    snprintf(what, sizeof what, "cannot encode %s with index %lld (%ss start "
+             "at 1)", C->list, (long long)lua_tointeger(L, -2), C->list);
+  else if ((t == LUA_TNUMBER && kind == CODEC_OBJECT) ||
+           (t == LUA_TSTRING && kind == CODEC_ARRAY))
+    snprintf(what, sizeof what, "cannot encode table mixing string and "
+             "integer keys");
+  else
+    snprintf(what, sizeof what, "cannot encode table with %s key",
+             luaL_typename(L, -2));
+  return codec_path_error(L, C, f, what);
+}
+
+/* Raises the error for a table nested 'depth' deep that 'what' cannot
+** hold. */
+static int depth_error(lua_State *L, const Codec *C, const Frame *f,
+                       int depth, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
+           depth - 1, what);
+  return codec_path_error(L, C, f, msg);
+}
+
+void codec_check_table(lua_State *L, const Codec *C, Frame *f, int idx,
+                       int depth, int maxdepth, StackGuard *G) {
+  const Frame *g;
+  f->table = lua_topointer(L, idx);
+  for (g = f->parent; g != NULL; g = g->parent)
+    if (g->table == f->table)
+      codec_path_error(L, C, f, "cannot encode a table that contains itself");
+  if (depth > maxdepth)
+    depth_error(L, C, f, depth, "");
+  if (!lua_checkstack(L, 16))
+    depth_error(L, C, f, depth, ": the Lua stack is full");
+  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(G))
+    depth_error(L, C, f, depth, ": the C stack is too small for more");
+}
+
+int codec_table_kind(lua_State *L, int idx, int arrayidx, int objectidx) {
+  int kind = CODEC_AUTO;
+  if (!lua_getmetatable(L, idx))
+    return CODEC_AUTO;
+  if (lua_rawequal(L, -1, arrayidx)) kind = CODEC_ARRAY;
+  else if (lua_rawequal(L, -1, objectidx)) kind = CODEC_OBJECT;
+  else {
+    const char *t;
+    lua_pushliteral(L, "__jsontype");
+    lua_rawget(L, -2);
+    t = lua_tostring(L, -1);
+    if (t != NULL && strcmp(t, "array") == 0) kind = CODEC_ARRAY;
+    else if (t != NULL && strcmp(t, "object") == 0) kind = CODEC_OBJECT;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return kind;
+}
+
+lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
+                              int idx, lua_Integer n) {
+  lua_Integer max = n;
+  do {
+    lua_Integer k = 0;
+    if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
+      codec_bad_key(L, C, f, CODEC_ARRAY);
+    if (k > max) max = k;
+    n++;
+    lua_pop(L, 1);
+  } while (lua_next(L, idx));
+  if (max != n) {
+    char what[96];
+    snprintf(what, sizeof what, "cannot encode sparse %s (%lld items, "
+             "largest index %lld)", C->list, (long long)n, (long long)max);
+    codec_path_error(L, C, f, what);
+  }
+  return n;
+}
+
+/* qsort's comparison of two keys: byte order, shorter first on a tie. */
+static int key_cmp(const void *a, const void *b) {
+  const Key *x = (const Key *)a, *y = (const Key *)b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+void codec_sort_keys(Key *k, size_t n) {
+  if (n > 1) qsort(k, n, sizeof(Key), key_cmp);
+}
+
+int codec_push_marks(lua_State *L, const void **null) {
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
+  *null = lua_touserdata(L, -1);
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
+  lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
+  return lua_gettop(L) - 2;
 }
 
 /* }====================================================================== */

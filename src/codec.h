@@ -11,6 +11,7 @@
 #define HLUA_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <lua.h>
@@ -81,6 +82,21 @@ static inline void buf_newline(lua_State *L, Buf *B, size_t n) {
   B->n += n;
 }
 
+/* Writes the decimal digits of u ending at 'e'; returns where they start. */
+static inline char *codec_put_digits(char *e, uint64_t u) {
+  do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
+  return e;
+}
+
+/* Appends integer i in decimal. */
+static inline void buf_putint(lua_State *L, Buf *B, lua_Integer i) {
+  char tmp[24], *e = tmp + sizeof tmp, *p;
+  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+  p = codec_put_digits(e, u);
+  if (i < 0) *--p = '-';
+  buf_putn(L, B, p, (size_t)(e - p));
+}
+
 /* }====================================================================== */
 
 
@@ -120,6 +136,95 @@ int codec_opt_int(lua_State *L, int idx, const char *field, int def,
 ** The caller drops what it built first: the stack may be full. */
 int codec_text_error(lua_State *L, const char *kind, const char *s,
                      size_t len, size_t at, const char *what);
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Encoding: paths, checks and errors
+** ======================================================================= */
+
+/* How a converter names things in its encode errors: the error kind (and
+** the messages' prefix), and what a list is called. */
+typedef struct Codec {
+  const char *kind;       /* "json", "yaml" */
+  const char *list;       /* "array", "sequence" */
+} Codec;
+
+/* How the encoder reached a value, for error paths ($.items[3].x) and cycle
+** detection; frames live on the C stack of the recursive calls. */
+typedef struct Frame {
+  const struct Frame *parent;   /* NULL at the root */
+  const char *key;        /* key in an object (mapping), or NULL for an index */
+  size_t keylen;
+  lua_Integer index;      /* list index (1-based, as in Lua) */
+  const void *table;      /* the table encoded at this frame, if any */
+} Frame;
+
+/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
+** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
+** hold.  Each level past CODEC_STACK_FROM measures how far the stack has
+** grown since the decode or encode began (the distance between two frame
+** addresses) against a budget of a quarter of the stack limit, and the
+** caller raises an error instead of crashing.  The limit is read once
+** per call, and only for documents that nest that deep. */
+typedef struct StackGuard {
+  uintptr_t base;     /* where the decode or encode call began */
+  size_t budget;      /* bytes its nesting may use; 0 until measured */
+} StackGuard;
+
+#define CODEC_STACK_FROM 32      /* nesting from which the C stack is watched */
+
+/* Starts the guard at the caller's frame. */
+void codec_stack_init(StackGuard *G);
+
+/* Does the caller's frame stay within the budget? */
+int codec_stack_ok(StackGuard *G);
+
+/* Raises harness.Error{kind, path}: "<kind>: <what> at <path>", the path
+** of frame f ($.items[3].x).  The stack stays: it anchors the keys the
+** frames point to. */
+int codec_path_error(lua_State *L, const Codec *C, const Frame *f,
+                     const char *what);
+
+/* Raises the error for the value on top, of a type that cannot be
+** encoded. */
+int codec_bad_value(lua_State *L, const Codec *C, const Frame *f);
+
+enum { CODEC_AUTO, CODEC_ARRAY, CODEC_OBJECT };
+
+/* Raises the error for the key at -2 (its value at -1) that cannot be in
+** a table of 'kind' (CODEC_ARRAY or CODEC_OBJECT). */
+int codec_bad_key(lua_State *L, const Codec *C, const Frame *f, int kind);
+
+/* Checks that the table at idx can be encoded at nesting 'depth' through
+** frame f, and records it in f for the cycle checks below: not a table it
+** is in, within maxdepth, room on the Lua stack and on the C stack (G).
+** Raises the error at f otherwise.  Leaves the stack as it was. */
+void codec_check_table(lua_State *L, const Codec *C, Frame *f, int idx,
+                       int depth, int maxdepth, StackGuard *G);
+
+/* The kind asked for by the metatable of the table at idx: the marks at
+** arrayidx and objectidx, or any metatable with __jsontype = "array" or
+** "object"; else CODEC_AUTO.  Leaves the stack as it was. */
+int codec_table_kind(lua_State *L, int idx, int arrayidx, int objectidx);
+
+/* Counts the items of the list at idx from the key and value that lua_next
+** pushed last on (popping them), 'n' keys 1..n being counted before them:
+** the keys must be exactly 1..total, in any order.  Returns total; raises
+** the error at f otherwise. */
+lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
+                              int idx, lua_Integer n);
+
+/* A key to sort: its bytes, and where the caller keeps the string. */
+typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
+
+/* Sorts the n keys at k in byte order, a shorter key first on a tie. */
+void codec_sort_keys(Key *k, size_t n);
+
+/* Pushes the null sentinel, the array mark and the object mark; returns
+** the stack slot of the first (the marks follow it) and sets *null. */
+int codec_push_marks(lua_State *L, const void **null);
 
 /* }====================================================================== */
 

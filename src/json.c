@@ -41,8 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/resource.h>
-
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -54,7 +52,6 @@
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
 #define JSON_KEYS        256     /* entries of each string cache (2^n) */
 #define JSON_KEY_MAX     40      /* longest string cached (Lua's short) */
-#define JSON_STACK_FROM  32      /* nesting from which the C stack is watched */
 
 /* Error paths and rare cases kept out of the recursive functions, whose
 ** frames (one per level of nesting) they would otherwise grow. */
@@ -376,49 +373,6 @@ static inline size_t first_flagged(unsigned m) {
   while (!(m & 1)) { m >>= 1; i++; }
   return i;
 #endif
-}
-
-/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
-** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
-** hold.  Each level past JSON_STACK_FROM measures how far the stack has
-** grown since the decode or encode began (the distance between two frame
-** addresses) against a budget of a quarter of the stack limit, and the
-** caller raises a json error instead of crashing.  The limit is read once
-** per call, and only for documents that nest that deep. */
-typedef struct StackGuard {
-  uintptr_t base;     /* where the decode or encode call began */
-  size_t budget;      /* bytes its nesting may use; 0 until measured */
-} StackGuard;
-
-/* An address in the current frame. */
-#if defined(__GNUC__)
-#define stack_here() ((uintptr_t)__builtin_frame_address(0))
-#else
-static uintptr_t stack_here(void) {
-  volatile char c = 0;
-  return (uintptr_t)&c;
-}
-#endif
-
-static void stack_init(StackGuard *G) {
-  G->base = stack_here();
-  G->budget = 0;
-}
-
-/* Does the current frame stay within the budget?  (The stack grows down on
-** nearly every machine; the distance is taken either way.) */
-static int stack_ok(StackGuard *G) {
-  uintptr_t here = stack_here();
-  size_t used = (size_t)(here < G->base ? G->base - here : here - G->base);
-  if (G->budget == 0) {
-    struct rlimit rl;
-    size_t limit = (size_t)8 << 20;   /* when unlimited or unknown */
-    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)SIZE_MAX)
-      limit = (size_t)rl.rlim_cur;
-    G->budget = limit / 4;
-  }
-  return used <= G->budget;
 }
 
 /* Reads an optional boolean field of the options table at 'idx'. */
@@ -954,7 +908,7 @@ static void check_depth(Decoder *D, int depth) {
     depth_error(D, depth, "");
   if (!lua_checkstack(D->L, JSON_CHUNK * 2 + 8))
     depth_error(D, depth, " with this many items: the Lua stack is full");
-  if (depth >= JSON_STACK_FROM && !stack_ok(&D->stack))
+  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(&D->stack))
     depth_error(D, depth, ": the C stack is too small for more");
 }
 
@@ -1151,7 +1105,7 @@ static int json_decode(lua_State *L) {
   D.L = L;
   D.s = D.p = s;
   D.end = s + len;
-  stack_init(&D.stack);
+  codec_stack_init(&D.stack);
   skip_ws(&D);
   decode_value(&D, 0);
   skip_ws(&D);
@@ -1168,16 +1122,6 @@ static int json_decode(lua_State *L) {
 ** Encoding: the Lua value to text, refusing what JSON cannot hold
 ** ======================================================================= */
 
-/* How the encoder reached a value, for error paths ($.items[3].x) and cycle
-** detection; frames live on the C stack of the recursive calls. */
-typedef struct Frame {
-  const struct Frame *parent;
-  const char *key;        /* object key, or NULL for an array index */
-  size_t keylen;
-  lua_Integer index;      /* array index (1-based, as in Lua) */
-  const void *table;      /* the table encoded at this frame, if any */
-} Frame;
-
 typedef struct Encoder {
   lua_State *L;
   Buf *B;
@@ -1189,73 +1133,8 @@ typedef struct Encoder {
   StackGuard stack;
 } Encoder;
 
-static int is_ident(const char *s, size_t n) {
-  size_t i;
-  if (n == 0 || codec_is_digit(s[0])) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || codec_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
-      return 0;
-  }
-  return 1;
-}
-
-/* Adds one step of a path, frame f, in Lua terms, to b. */
-static void add_step(luaL_Buffer *b, const Frame *f) {
-  if (f->key == NULL) {
-    lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
-    luaL_addvalue(b);
-  }
-  else if (is_ident(f->key, f->keylen)) {
-    luaL_addchar(b, '.');
-    luaL_addlstring(b, f->key, f->keylen);
-  }
-  else {
-    size_t i, n = f->keylen > 40 ? 40 : f->keylen;
-    luaL_addstring(b, "[\"");
-    for (i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)f->key[i];
-      if (c == '"' || c == '\\') {
-        luaL_addchar(b, '\\');
-        luaL_addchar(b, (char)c);
-      }
-      else if (c < 0x20 || c >= 0x7F) {
-        char hex[8];
-        snprintf(hex, sizeof hex, "\\x%02X", c);
-        luaL_addstring(b, hex);
-      }
-      else
-        luaL_addchar(b, (char)c);
-    }
-    luaL_addstring(b, n < f->keylen ? "...\"]" : "\"]");
-  }
-}
-
-/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>".
-** The frames run from the value back to the root; they are put in order
-** in an array first, not by recursion: the error may be about a stack
-** that is nearly full. */
-static JSON_NOINLINE int encode_error(Encoder *E, const Frame *f,
-                                      const char *what) {
-  lua_State *L = E->L;
-  luaL_Buffer b;
-  const Frame *g, **steps;
-  size_t n = 0, i;
-  /* The stack stays: it anchors the keys the frames point to. */
-  luaL_checkstack(L, 10, "json: cannot report an encode error");
-  for (g = f; g->parent != NULL; g = g->parent) n++;
-  steps = (const Frame **)lua_newuserdatauv(L, n * sizeof(Frame *), 0);
-  for (i = n, g = f; i > 0; g = g->parent) steps[--i] = g;
-  luaL_buffinit(L, &b);
-  luaL_addchar(&b, '$');
-  for (i = 0; i < n; i++) add_step(&b, steps[i]);
-  luaL_pushresult(&b);
-  lua_pushfstring(L, "json: %s at %s", what, lua_tostring(L, -1));
-  hlua_newerror(L, "json", lua_tostring(L, -1));
-  lua_pushvalue(L, -3);
-  lua_setfield(L, -2, "path");
-  return lua_error(L);
-}
+/* How encode errors name things. */
+static const Codec json_codec = {"json", "array"};
 
 /* The escape of each byte in a string: 0 for none (and for bytes from 0x80
 ** on, which are checked as UTF-8), else the letter after the backslash
@@ -1279,7 +1158,7 @@ static JSON_NOINLINE int utf8_error(Encoder *E, const char *s,
   const unsigned char *bad = utf8_first_bad((const unsigned char *)s);
   snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of the %s)",
            (int)(bad - (const unsigned char *)s) + 1, iskey ? "key" : "string");
-  return encode_error(E, f, what);
+  return codec_path_error(E->L, &json_codec, f, what);
 }
 
 /* Writes the escape of ASCII byte c (e its letter) at w; returns the end. */
@@ -1342,26 +1221,12 @@ static void encode_string(Encoder *E, const char *s, size_t len,
   B->n = (size_t)(w - B->b);
 }
 
-/* Writes the decimal digits of u ending at 'e'; returns where they start. */
-static char *put_digits(char *e, uint64_t u) {
-  do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
-  return e;
-}
-
-static void encode_integer(Encoder *E, lua_Integer i) {
-  char tmp[24], *e = tmp + sizeof tmp, *p;
-  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  p = put_digits(e, u);
-  if (i < 0) *--p = '-';
-  buf_putn(E->L, E->B, p, (size_t)(e - p));
-}
-
 /* Writes the significant digits 'digits' (nd of them, the first at
 ** 10^x) as printf's %.*g would with precision max(15, nd): the form the
 ** shortest %.15g, %.16g or %.17g that reads back gives; a '.0' is added
 ** when there is neither a point nor an exponent.  Returns the length. */
 static size_t put_float_digits(char *out, uint64_t digits, int nd, int x) {
-  char tmp[24], *e = tmp + sizeof tmp, *q = put_digits(e, digits), *p = out;
+  char tmp[24], *e = tmp + sizeof tmp, *q = codec_put_digits(e, digits), *p = out;
   int prec = nd > 15 ? nd : 15;
   if (x < -4 || x >= prec) {   /* d.ddde+XX */
     int ax = x < 0 ? -x : x;
@@ -1482,7 +1347,7 @@ static size_t format_float(char *out, double d) {
         int i;
         for (; k > 0 && u % 10 == 0; k--)   /* a*10^k rounded to an integer late */
           u /= 10;
-        q = put_digits(e, u);
+        q = codec_put_digits(e, u);
         while (e - q <= k) *--q = '0';          /* 0.05 needs leading zeros */
         memcpy(p, q, (size_t)(e - q - k));
         p += e - q - k;
@@ -1517,8 +1382,10 @@ static size_t format_float(char *out, double d) {
 ** buffers would otherwise be in every level's frame. */
 static JSON_NOINLINE void encode_float(Encoder *E, double d, const Frame *f) {
   char tmp[48];
-  if (isnan(d)) encode_error(E, f, "cannot encode NaN");
-  if (isinf(d)) encode_error(E, f, d > 0 ? "cannot encode inf" : "cannot encode -inf");
+  if (isnan(d)) codec_path_error(E->L, &json_codec, f, "cannot encode NaN");
+  if (isinf(d))
+    codec_path_error(E->L, &json_codec, f,
+                     d > 0 ? "cannot encode inf" : "cannot encode -inf");
   buf_putn(E->L, E->B, tmp, format_float(tmp, d));
 }
 
@@ -1529,59 +1396,6 @@ static void put_newline(Encoder *E, int depth) {
 
 static void encode_value(Encoder *E, Frame *f, int depth);
 
-enum { KIND_AUTO, KIND_ARRAY, KIND_OBJECT };
-
-/* The JSON kind asked for by the metatable of the table at idx: ours, or
-** any metatable with __jsontype = "array" | "object". */
-static int table_kind(Encoder *E, int idx) {
-  lua_State *L = E->L;
-  int kind = KIND_AUTO;
-  if (!lua_getmetatable(L, idx))
-    return KIND_AUTO;
-  if (lua_rawequal(L, -1, E->arrayidx)) kind = KIND_ARRAY;
-  else if (lua_rawequal(L, -1, E->objectidx)) kind = KIND_OBJECT;
-  else {
-    const char *t;
-    lua_pushliteral(L, "__jsontype");
-    lua_rawget(L, -2);
-    t = lua_tostring(L, -1);
-    if (t != NULL && strcmp(t, "array") == 0) kind = KIND_ARRAY;
-    else if (t != NULL && strcmp(t, "object") == 0) kind = KIND_OBJECT;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return kind;
-}
-
-/* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static JSON_NOINLINE int bad_key(Encoder *E, const Frame *f, int kind) {
-  char what[96];
-  int t = lua_type(E->L, -2);
-  if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
-    snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
-             lua_tostring(E->L, -2));
-  else if (t == LUA_TNUMBER && kind == KIND_ARRAY)
-    snprintf(what, sizeof what, "cannot encode array with index %lld "
-             "(arrays start at 1)", (long long)lua_tointeger(E->L, -2));
-  else if ((t == LUA_TNUMBER && kind == KIND_OBJECT) ||
-           (t == LUA_TSTRING && kind == KIND_ARRAY))
-    snprintf(what, sizeof what, "cannot encode table mixing string and "
-             "integer keys");
-  else
-    snprintf(what, sizeof what, "cannot encode table with %s key",
-             luaL_typename(E->L, -2));
-  return encode_error(E, f, what);
-}
-
-/* Raises the error for an array with n items, the largest index max. */
-static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
-                                      lua_Integer n, lua_Integer max) {
-  char what[96];
-  snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
-           "largest index %lld)", (long long)n, (long long)max);
-  return encode_error(E, f, what);
-}
-
 /* Writes the array at idx, whose first key and value lua_next has pushed;
 ** its keys must be exactly 1..n.  Arrays built in order (decoded ones,
 ** lists filled from 1 on) give their keys to lua_next as 1, 2, 3..., so
@@ -1590,7 +1404,7 @@ static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
 ** fetched by index. */
 static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
-  lua_Integer i = 0, n, max;
+  lua_Integer i = 0, n;
   Frame c = {f, NULL, 0, 0, NULL};
   buf_putc(L, E->B, '[');
   do {
@@ -1605,16 +1419,7 @@ static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   goto close;
 unordered:
   /* Keys 1..i are written; the others must be i+1..n, in any order. */
-  n = max = i;
-  do {
-    lua_Integer k = 0;
-    if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
-      bad_key(E, f, KIND_ARRAY);
-    if (k > max) max = k;
-    n++;
-    lua_pop(L, 1);
-  } while (lua_next(L, idx));
-  if (max != n) sparse_array(E, f, n, max);
+  n = codec_list_length(L, &json_codec, f, idx, i);
   while (i < n) {
     if (i > 0) buf_putc(L, E->B, ',');
     if (E->indent) put_newline(E, depth);
@@ -1641,16 +1446,6 @@ static inline void encode_member(Encoder *E, const char *k, size_t klen,
   encode_value(E, &c, depth);
 }
 
-/* A key to sort: its bytes, and its index in the table of keys that
-** keeps the string alive. */
-typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
-
-static int key_cmp(const void *a, const void *b) {
-  const Key *x = (const Key *)a, *y = (const Key *)b;
-  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
-  return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
-}
-
 /* Collects the keys of the object at idx for sort_keys, sorted in byte
 ** order: pushes a table holding them and the array of Key that points into
 ** them; returns how many, and the array in *sorted.  Any allocation can run
@@ -1668,7 +1463,8 @@ static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
   Key *k;
   lua_pushnil(L);
   while (lua_next(L, idx)) {   /* count (no allocation) */
-    if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
+    if (lua_type(L, -2) != LUA_TSTRING)
+      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
     n++;
     lua_pop(L, 1);
   }
@@ -1679,8 +1475,8 @@ static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
   while (lua_next(L, idx)) {   /* it may have changed: take what is there */
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pushnil(L);   /* bad_key reads the key at -2 */
-      bad_key(E, f, KIND_OBJECT);
+      lua_pushnil(L);   /* codec_bad_key reads the key at -2 */
+      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
     }
     lua_pushvalue(L, -1);
     lua_rawseti(L, keys, ++n);
@@ -1694,7 +1490,7 @@ static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
     k[i].i = i + 1;
     lua_pop(L, 1);
   }
-  if (n > 1) qsort(k, (size_t)n, sizeof(Key), key_cmp);
+  codec_sort_keys(k, (size_t)n);
   *sorted = k;
   return n;
 }
@@ -1726,7 +1522,8 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
     do {
       size_t klen;
       const char *k;
-      if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
+      if (lua_type(L, -2) != LUA_TSTRING)
+      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
       k = lua_tolstring(L, -2, &klen);
       encode_member(E, k, klen, first, f, depth);
       first = 0;
@@ -1737,52 +1534,25 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   buf_putc(L, E->B, '}');
 }
 
-/* Raises the error for a table nested 'depth' deep that 'what' cannot
-** hold. */
-static JSON_NOINLINE int depth_limit(Encoder *E, const Frame *f, int depth,
-                       const char *what) {
-  char msg[96];
-  snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
-           depth - 1, what);
-  return encode_error(E, f, msg);
-}
-
 /* Writes the table at idx as an array or an object: its mark decides, or
 ** else its first key (an empty table without a mark is an object). */
 static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   lua_State *L = E->L;
-  const Frame *g;
   int kind;
-  f->table = lua_topointer(L, idx);
-  for (g = f->parent; g != NULL; g = g->parent)
-    if (g->table == f->table)
-      encode_error(E, f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth)
-    depth_limit(E, f, depth, "");
-  if (!lua_checkstack(L, 8))
-    depth_limit(E, f, depth, ": the Lua stack is full");
-  if (depth >= JSON_STACK_FROM && !stack_ok(&E->stack))
-    depth_limit(E, f, depth, ": the C stack is too small for more");
-  kind = table_kind(E, idx);
+  codec_check_table(L, &json_codec, f, idx, depth, E->maxdepth, &E->stack);
+  kind = codec_table_kind(L, idx, E->arrayidx, E->objectidx);
   lua_pushnil(L);
   if (!lua_next(L, idx)) {
-    if (kind == KIND_ARRAY) buf_putn(L, E->B, "[]", 2);
+    if (kind == CODEC_ARRAY) buf_putn(L, E->B, "[]", 2);
     else buf_putn(L, E->B, "{}", 2);
     return;
   }
-  if (kind == KIND_AUTO)
-    kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
-  if (kind == KIND_ARRAY)
+  if (kind == CODEC_AUTO)
+    kind = lua_type(L, -2) == LUA_TSTRING ? CODEC_OBJECT : CODEC_ARRAY;
+  if (kind == CODEC_ARRAY)
     encode_array(E, idx, f, depth);
   else
     encode_object(E, idx, f, depth);
-}
-
-/* Raises the error for a value of a type JSON cannot hold. */
-static JSON_NOINLINE int bad_value(Encoder *E, const Frame *f) {
-  char what[64];
-  snprintf(what, sizeof what, "cannot encode %s", luaL_typename(E->L, -1));
-  return encode_error(E, f, what);
 }
 
 /* Writes the value on top of the stack, reached through frame f (which
@@ -1798,7 +1568,7 @@ static void encode_value(Encoder *E, Frame *f, int depth) {
     }
     case LUA_TNUMBER:
       if (lua_isinteger(L, -1))
-        encode_integer(E, lua_tointeger(L, -1));
+        buf_putint(L, E->B, lua_tointeger(L, -1));
       else
         encode_float(E, lua_tonumber(L, -1), f);
       break;
@@ -1820,7 +1590,7 @@ static void encode_value(Encoder *E, Frame *f, int depth) {
       }
       /* FALLTHROUGH */
     default:
-      bad_value(E, f);
+      codec_bad_value(L, &json_codec, f);
   }
 }
 
@@ -1843,16 +1613,12 @@ static int json_encode(lua_State *L) {
     E.sort = lua_toboolean(L, -1);
   }
   lua_settop(L, 2);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  E.null = lua_touserdata(L, -1);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
-  E.arrayidx = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
-  E.objectidx = lua_gettop(L);
+  E.arrayidx = codec_push_marks(L, &E.null) + 1;
+  E.objectidx = E.arrayidx + 1;
   E.B = buf_take(L);
   bufidx = lua_gettop(L);
   E.L = L;
-  stack_init(&E.stack);
+  codec_stack_init(&E.stack);
   lua_pushvalue(L, 1);
   encode_value(&E, &root, 0);
   lua_pushlstring(L, E.B->b, E.B->n);

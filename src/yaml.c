@@ -1159,87 +1159,17 @@ static int yaml_events(lua_State *L) {
 ** Encoding: block style, 2-space indentation, as Harness writes YAML
 ** ======================================================================= */
 
-/* How the encoder reached a value, for error paths ($.items[3].x) and cycle
-** detection; frames live on the C stack of the recursive calls. */
-typedef struct Frame {
-  const struct Frame *parent;
-  const char *key;        /* mapping key, or NULL for a sequence index */
-  size_t keylen;
-  lua_Integer index;      /* sequence index (1-based, as in Lua) */
-  const void *table;      /* the table encoded at this frame, if any */
-} Frame;
-
 typedef struct Encoder {
   lua_State *L;
   Buf *B;
   const void *null;       /* the null sentinel */
   int arraymt, objectmt;  /* stack slots */
   int maxdepth;
+  StackGuard stack;
 } Encoder;
 
-/* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
-static int is_ident(const char *s, size_t n) {
-  size_t i;
-  if (n == 0 || codec_is_digit(s[0])) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || codec_is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
-      return 0;
-  }
-  return 1;
-}
-
-/* Adds the path of frame f, in harness.json's style, to b. */
-static void add_path(luaL_Buffer *b, const Frame *f) {
-  if (f->parent == NULL) {
-    luaL_addchar(b, '$');
-    return;
-  }
-  add_path(b, f->parent);
-  if (f->key == NULL) {
-    lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
-    luaL_addvalue(b);
-  }
-  else if (is_ident(f->key, f->keylen)) {
-    luaL_addchar(b, '.');
-    luaL_addlstring(b, f->key, f->keylen);
-  }
-  else {
-    size_t i, n = f->keylen > 40 ? 40 : f->keylen;
-    luaL_addstring(b, "[\"");
-    for (i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)f->key[i];
-      if (c == '"' || c == '\\') {
-        luaL_addchar(b, '\\');
-        luaL_addchar(b, (char)c);
-      }
-      else if (c < 0x20 || c >= 0x7F) {
-        char hex[8];
-        snprintf(hex, sizeof hex, "\\x%02X", c);
-        luaL_addstring(b, hex);
-      }
-      else
-        luaL_addchar(b, (char)c);
-    }
-    luaL_addstring(b, n < f->keylen ? "...\"]" : "\"]");
-  }
-}
-
-/* Raises harness.Error{kind="yaml", path=...}: "yaml: <what> at <path>". */
-static int encode_error(Encoder *E, const Frame *f, const char *what) {
-  lua_State *L = E->L;
-  luaL_Buffer b;
-  /* The stack stays: it anchors the keys the frames point to. */
-  luaL_checkstack(L, 10, "yaml: cannot report an encode error");
-  luaL_buffinit(L, &b);
-  add_path(&b, f);
-  luaL_pushresult(&b);
-  lua_pushfstring(L, "yaml: %s at %s", what, lua_tostring(L, -1));
-  hlua_newerror(L, "yaml", lua_tostring(L, -1));
-  lua_pushvalue(L, -3);
-  lua_setfield(L, -2, "path");
-  return lua_error(L);
-}
+/* How encode errors name things. */
+static const Codec yaml_codec = {"yaml", "sequence"};
 
 /* Can code point cp be written as it is in a scalar?  YAML's printable
 ** characters, less NEL, LS and PS (line breaks to libyaml and YAML 1.1),
@@ -1273,7 +1203,7 @@ static int scan_string(Encoder *E, const char *s, size_t len, const Frame *f,
         snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of "
                  "the %s)", (int)(p - (const unsigned char *)s) + 1,
                  iskey ? "key" : "string");
-        encode_error(E, f, what);
+        codec_path_error(E->L, &yaml_codec, f, what);
       }
       if (!printable(utf8_cp(p, n))) flags |= 2;
       p += n;
@@ -1445,21 +1375,6 @@ static void put_string(Encoder *E, const char *s, size_t len, const Frame *f,
     put_single(E, s, len);   /* text with double quotes reads better in single */
 }
 
-/* Writes the decimal digits of u ending at 'e'; returns where they start. */
-static char *put_digits(char *e, uint64_t u) {
-  do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
-  return e;
-}
-
-/* Writes integer i in decimal. */
-static void put_integer(Encoder *E, lua_Integer i) {
-  char tmp[24], *e = tmp + sizeof tmp, *p;
-  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  p = put_digits(e, u);
-  if (i < 0) *--p = '-';
-  buf_putn(E->L, E->B, p, (size_t)(e - p));
-}
-
 /* Writes d in the fewest significant digits that read back as d, always
 ** with a '.' (so that YAML 1.1 readers see a float too): 1.0, 0.1,
 ** 1.0e+20; .inf, -.inf and .nan for what JSON cannot hold. */
@@ -1489,81 +1404,6 @@ static void put_float(Encoder *E, double d) {
     n += 2;
   }
   buf_putn(E->L, E->B, tmp, n);
-}
-
-enum { KIND_AUTO, KIND_SEQ, KIND_MAP };
-
-/* The kind asked for by the metatable of the table at idx: the marks of
-** harness.json and ours, or any metatable with __jsontype. */
-static int table_kind(Encoder *E, int idx) {
-  lua_State *L = E->L;
-  int kind = KIND_AUTO;
-  if (!lua_getmetatable(L, idx))
-    return KIND_AUTO;
-  if (lua_rawequal(L, -1, E->objectmt) || is_shape(L, -1)) kind = KIND_MAP;
-  else if (lua_rawequal(L, -1, E->arraymt)) kind = KIND_SEQ;
-  else {
-    const char *t;
-    lua_pushliteral(L, "__jsontype");
-    lua_rawget(L, -2);
-    t = lua_tostring(L, -1);
-    if (t != NULL && strcmp(t, "array") == 0) kind = KIND_SEQ;
-    else if (t != NULL && strcmp(t, "object") == 0) kind = KIND_MAP;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return kind;
-}
-
-/* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static int bad_key(Encoder *E, const Frame *f, int kind) {
-  char what[96];
-  int t = lua_type(E->L, -2);
-  if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
-    snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
-             lua_tostring(E->L, -2));
-  else if (t == LUA_TNUMBER && kind == KIND_SEQ)
-    snprintf(what, sizeof what, "cannot encode sequence with index %lld "
-             "(sequences start at 1)", (long long)lua_tointeger(E->L, -2));
-  else if ((t == LUA_TNUMBER && kind == KIND_MAP) ||
-           (t == LUA_TSTRING && kind == KIND_SEQ))
-    snprintf(what, sizeof what, "cannot encode table mixing string and "
-             "integer keys");
-  else
-    snprintf(what, sizeof what, "cannot encode table with %s key",
-             luaL_typename(E->L, -2));
-  return encode_error(E, f, what);
-}
-
-/* Checks that the table at idx holds exactly the keys 1..n; returns n. */
-static lua_Integer seq_length(Encoder *E, int idx, const Frame *f) {
-  lua_State *L = E->L;
-  lua_Integer n = 0, max = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_Integer k = 0;
-    if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
-      bad_key(E, f, KIND_SEQ);
-    if (k > max) max = k;
-    n++;
-    lua_pop(L, 1);
-  }
-  if (max != n) {
-    char what[96];
-    snprintf(what, sizeof what, "cannot encode sparse sequence (%lld items, "
-             "largest index %lld)", (long long)n, (long long)max);
-    encode_error(E, f, what);
-  }
-  return n;
-}
-
-typedef struct Key { const char *s; size_t n; } Key;
-
-/* qsort's comparison of two keys: byte order, shorter first on a tie. */
-static int key_cmp(const void *a, const void *b) {
-  const Key *x = (const Key *)a, *y = (const Key *)b;
-  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
-  return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
 /* Pushes the keys of the mapping at idx in the order to write them: its
@@ -1621,7 +1461,7 @@ static lua_Integer map_keys(lua_State *L, int idx) {
         m++;
       }
     }
-    qsort(keys, (size_t)m, sizeof(Key), key_cmp);
+    codec_sort_keys(keys, (size_t)m);
     for (i = 0; i < m; i++) {
       lua_pushlstring(L, keys[i].s, keys[i].n);
       lua_rawseti(L, list, ++n);
@@ -1696,32 +1536,23 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
                          int where) {
   lua_State *L = E->L;
   int idx = lua_gettop(L), kind;
-  const Frame *g;
   Frame f = *pf;
   lua_Integer n;
-  f.table = lua_topointer(L, idx);
-  for (g = f.parent; g != NULL; g = g->parent)
-    if (g->table == f.table)
-      encode_error(E, &f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "cannot encode nesting deeper than %d", E->maxdepth);
-    encode_error(E, &f, what);
-  }
-  if (!lua_checkstack(L, 16))
-    encode_error(E, &f, "cannot encode: Lua stack exhausted");
-  kind = table_kind(E, idx);
-  if (kind == KIND_AUTO) {
+  codec_check_table(L, &yaml_codec, &f, idx, depth, E->maxdepth, &E->stack);
+  /* (shapes are objects by their __jsontype) */
+  kind = codec_table_kind(L, idx, E->arraymt, E->objectmt);
+  if (kind == CODEC_AUTO) {
     lua_pushnil(L);
     if (lua_next(L, idx)) {
-      kind = lua_type(L, -2) == LUA_TSTRING ? KIND_MAP : KIND_SEQ;
+      kind = lua_type(L, -2) == LUA_TSTRING ? CODEC_OBJECT : CODEC_ARRAY;
       lua_pop(L, 2);
     }
     else
-      kind = KIND_MAP;
+      kind = CODEC_OBJECT;
   }
-  if (kind == KIND_SEQ) {
-    n = seq_length(E, idx, &f);
+  if (kind == CODEC_ARRAY) {
+    lua_pushnil(L);
+    n = lua_next(L, idx) ? codec_list_length(L, &yaml_codec, &f, idx, 0) : 0;
     if (n == 0) {
       if (where == AT_TOP) buf_puts(L, E->B, "[]");
       else buf_puts(L, E->B, " []");
@@ -1738,7 +1569,8 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
     lua_Integer total = 0, present = 0, i;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-      if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, &f, KIND_MAP);
+      if (lua_type(L, -2) != LUA_TSTRING)
+        codec_bad_key(L, &yaml_codec, &f, CODEC_OBJECT);
       total++;
       lua_pop(L, 1);
     }
@@ -1790,7 +1622,7 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
       break;
     }
     case LUA_TNUMBER:
-      if (lua_isinteger(L, -1)) put_integer(E, lua_tointeger(L, -1));
+      if (lua_isinteger(L, -1)) buf_putint(L, E->B, lua_tointeger(L, -1));
       else put_float(E, lua_tonumber(L, -1));
       break;
     case LUA_TBOOLEAN:
@@ -1810,11 +1642,8 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
         break;
       }
       /* FALLTHROUGH */
-    default: {
-      char what[64];
-      snprintf(what, sizeof what, "cannot encode %s", luaL_typename(L, -1));
-      encode_error(E, f, what);
-    }
+    default:
+      codec_bad_value(L, &yaml_codec, f);
   }
 }
 
@@ -1823,12 +1652,9 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
 static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
   E->L = L;
   E->maxdepth = maxdepth;
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  E->null = lua_touserdata(L, -1);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
-  E->arraymt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
-  E->objectmt = lua_gettop(L);
+  codec_stack_init(&E->stack);
+  E->arraymt = codec_push_marks(L, &E->null) + 1;
+  E->objectmt = E->arraymt + 1;
   E->B = buf_new(L);
 }
 
