@@ -1,8 +1,8 @@
 /*
 ** codec.c: what harness.json (json.c) and harness.yaml (yaml.c) share:
 ** the registry values, the growable buffer, options, the errors with a
-** place in the text or a path in the value, and the checks of the tables
-** to encode.  See codec.h.
+** place in the text or a path in the value, the checks of the tables to
+** encode, and the filling of decoded lists.  See codec.h.
 **
 ** Compiled into the host (with json.c) and into the module hlua_yaml
 ** (with yaml.c), so it uses nothing of the host but errors.c, which the
@@ -390,6 +390,24 @@ int codec_push_marks(lua_State *L, const void **null) {
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
   return lua_gettop(L) - 2;
+}
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Decoding
+** ======================================================================= */
+
+void codec_flush_list(lua_State *L, int base, lua_Integer *n, int pending) {
+  int i;
+  if (lua_isnil(L, base)) {
+    lua_createtable(L, pending, 0);
+    lua_replace(L, base);
+  }
+  for (i = pending; i >= 1; i--)   /* each pops the top: item i */
+    lua_rawseti(L, base, *n + i);
+  *n += pending;
 }
 
 /* }====================================================================== */

@@ -228,4 +228,16 @@ int codec_push_marks(lua_State *L, const void **null);
 
 /* }====================================================================== */
 
+
+/* {======================================================================
+** Decoding
+** ======================================================================= */
+
+/* Moves the 'pending' values above the table slot 'base' into the table
+** (creating it, exactly sized, on the first call), after the *n it holds;
+** leaves the top at base. */
+void codec_flush_list(lua_State *L, int base, lua_Integer *n, int pending);
+
+/* }====================================================================== */
+
 #endif

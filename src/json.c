@@ -912,19 +912,6 @@ static void check_depth(Decoder *D, int depth) {
     depth_error(D, depth, ": the C stack is too small for more");
 }
 
-/* Moves the 'pending' values above the table slot 'base' into the table
-** (creating it, exactly sized, on the first call), after the 'n' it holds. */
-static void array_flush(lua_State *L, int base, lua_Integer *n, int pending) {
-  int i;
-  if (lua_isnil(L, base)) {
-    lua_createtable(L, pending, 0);
-    lua_replace(L, base);
-  }
-  for (i = pending; i >= 1; i--)   /* each pops the top: item i */
-    lua_rawseti(L, base, *n + i);
-  *n += pending;
-}
-
 /* Pushes the array at D->p ('['), marked as an array.  Values gather on the
 ** stack, so a table is created once at its final size (for arrays of up to
 ** JSON_CHUNK items) instead of growing. */
@@ -943,7 +930,7 @@ static void decode_array(Decoder *D, int depth) {
     for (;;) {
       decode_value(D, depth);
       if (++pending == JSON_CHUNK) {
-        array_flush(L, base, &n, pending);
+        codec_flush_list(L, base, &n, pending);
         pending = 0;
       }
       skip_ws(D);
@@ -952,12 +939,12 @@ static void decode_array(Decoder *D, int depth) {
       else decode_unexpected(D, D->p, " (',' or ']' expected)");
     }
   }
-  array_flush(L, base, &n, pending);
+  codec_flush_list(L, base, &n, pending);
   lua_pushvalue(L, D->arrayidx);
   lua_setmetatable(L, base);
 }
 
-/* Like array_flush for the key/value pairs of an object: in input order,
+/* Like codec_flush_list for the key/value pairs of an object: in input order,
 ** so that of duplicate keys the last one wins. */
 static void object_flush(lua_State *L, int base, int pending) {
   int i;

@@ -459,22 +459,6 @@ static void check_depth(Decoder *D, int depth) {
     error_here(D, "document too large for the Lua stack");
 }
 
-/* Moves the 'pending' values above the table slot 'base' into the table
-** (creating it, exactly sized, on the first call), after the 'n' it holds. */
-static void seq_flush(lua_State *L, int base, lua_Integer *n, int pending) {
-  int i;
-  if (lua_isnil(L, base)) {
-    lua_createtable(L, pending, 0);
-    lua_replace(L, base);
-  }
-  for (i = 1; i <= pending; i++) {
-    lua_pushvalue(L, base + i);
-    lua_rawseti(L, base, *n + i);
-  }
-  *n += pending;
-  lua_settop(L, base);
-}
-
 /* Pushes the sequence that starts at the current event, marked as an array. */
 static void decode_sequence(Decoder *D, int depth) {
   lua_State *L = D->L;
@@ -486,11 +470,11 @@ static void decode_sequence(Decoder *D, int depth) {
   while (next_event(D) != YAML_SEQUENCE_END_EVENT) {
     decode_node(D, depth);
     if (++pending == YAML_CHUNK) {
-      seq_flush(L, base, &n, pending);
+      codec_flush_list(L, base, &n, pending);
       pending = 0;
     }
   }
-  seq_flush(L, base, &n, pending);
+  codec_flush_list(L, base, &n, pending);
   lua_pushvalue(L, D->arraymt);
   lua_setmetatable(L, base);
 }
