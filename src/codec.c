@@ -1,13 +1,15 @@
 /*
 ** codec.c: what harness.json (json.c) and harness.yaml (yaml.c) share:
-** the registry values, the growable buffer, options, the errors with a
-** place in the text or a path in the value, the checks of the tables to
-** encode, and the filling of decoded lists.  See codec.h.
+** the registry values, the growable buffer, float formatting, options,
+** the errors with a place in the text or a path in the value, and the
+** checks of the tables to encode.  See codec.h.
 **
 ** Compiled into the host (with json.c) and into the module hlua_yaml
 ** (with yaml.c), so it uses nothing of the host but errors.c, which the
 ** module holds a copy of as well.
 */
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +102,169 @@ void buf_grow(lua_State *L, Buf *B, size_t need) {
 
 
 /* {======================================================================
-** Options, errors in the text
+** Floats, options, errors in the text
 ** ======================================================================= */
+
+const double codec_pow10[23] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* Writes the significant digits 'digits' (nd of them, the first at
+** 10^x) as printf's %.*g would with precision max(15, nd): the form the
+** shortest %.15g, %.16g or %.17g that reads back gives; a '.0' is added
+** when there is neither a point nor an exponent.  Returns the length. */
+static size_t put_float_digits(char *out, uint64_t digits, int nd, int x) {
+  char tmp[24], *e = tmp + sizeof tmp, *q = codec_put_digits(e, digits);
+  char *p = out;
+  int prec = nd > 15 ? nd : 15;
+  if (x < -4 || x >= prec) {   /* d.ddde+XX */
+    int ax = x < 0 ? -x : x;
+    *p++ = q[0];
+    if (nd > 1) {
+      *p++ = '.';
+      memcpy(p, q + 1, (size_t)nd - 1);
+      p += nd - 1;
+    }
+    *p++ = 'e';
+    *p++ = x < 0 ? '-' : '+';
+    if (ax >= 100) *p++ = (char)('0' + ax / 100);
+    *p++ = (char)('0' + ax / 10 % 10);
+    *p++ = (char)('0' + ax % 10);
+  }
+  else if (x < 0) {   /* 0.000ddd */
+    *p++ = '0';
+    *p++ = '.';
+    memset(p, '0', (size_t)(-x - 1));
+    p += -x - 1;
+    memcpy(p, q, (size_t)nd);
+    p += nd;
+  }
+  else if (nd <= x + 1) {   /* ddd000.0 */
+    memcpy(p, q, (size_t)nd);
+    p += nd;
+    memset(p, '0', (size_t)(x + 1 - nd));
+    p += x + 1 - nd;
+    *p++ = '.';
+    *p++ = '0';
+  }
+  else {   /* ddd.ddd */
+    memcpy(p, q, (size_t)x + 1);
+    p += x + 1;
+    *p++ = '.';
+    memcpy(p, q + x + 1, (size_t)(nd - x - 1));
+    p += nd - x - 1;
+  }
+  return (size_t)(p - out);
+}
+
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+
+/* The shortest digits that read back as a, exactly, for a in [2^-14,
+** 2^53) (where 128-bit integers hold every product below): sets *digits
+** and *x (the power of ten of the first digit) and returns how many
+** digits, or 0 when a is out of that range.  a = f * 2^e lies in the
+** interval of reals that round to it (ends included when f is even,
+** as strtod rounds ties to even; the gap below is half as wide when f is
+** a power of two); scaled by 10^k to 17 or 18 digits, the ends become
+** integers L..H, and the shortest are the multiples of the largest power
+** of ten with one in L..H, of which the nearest to a (ties to even) is
+** taken, as %.17g would. */
+static int shortest_digits(double a, uint64_t *digits, int *x) {
+  uint64_t bits, f, m, vq, lo, hi, p, q, low, r;
+  int b, e, k, s, j, nd, even;
+  u128 pk, nv, nl, nh, mask, vr, g;
+  memcpy(&bits, &a, 8);
+  b = (int)((bits >> 52) & 0x7FF) - 1023;
+  if (b < -14 || b > 52) return 0;
+  m = bits & (((uint64_t)1 << 52) - 1);
+  f = m | ((uint64_t)1 << 52);
+  e = b - 52;                             /* a = f * 2^e, e in [-66, 0] */
+  /* k = 16 - floor(b log10 2): a * 10^k has 17 or 18 digits */
+  k = 16 - (b >= 0 ? (b * 1233) >> 12 : -((-b * 1233 + 4095) >> 12));
+  for (pk = 1, j = 0; j < k; j++) pk *= 10;   /* k <= 21: below 2^70 */
+  s = 2 - e;                              /* in units of 2^(e-2) */
+  mask = ((u128)1 << s) - 1;
+  nv = (u128)(4 * f) * pk;
+  nh = (u128)(4 * f + 2) * pk;
+  nl = (u128)(4 * f - (m == 0 ? 1 : 2)) * pk;
+  even = (f & 1) == 0;
+  vq = (uint64_t)(nv >> s);
+  vr = nv & mask;
+  hi = (uint64_t)(nh >> s);
+  if (!even && (nh & mask) == 0) hi--;
+  lo = (uint64_t)(nl >> s);
+  if ((nl & mask) != 0 || !even) lo++;
+  if (lo > hi) return 0;                  /* too narrow at this scale */
+  for (p = 1, j = 0; (q = p * 10) <= hi && (lo + q - 1) / q * q <= hi; j++)
+    p = q;
+  /* the multiples of p around v = vq + vr/2^s: low and low + p */
+  low = vq / p * p;
+  r = vq - low;
+  g = 2 * vr;                             /* 2(v - low) = 2r + g/2^s */
+  q = 2 * r + (g > mask);
+  if (g > mask) g -= mask + 1;
+  if (q < p) r = low;
+  else if (q > p || g != 0) r = low + p;
+  else r = (low / p) % 2 == 0 ? low : low + p;   /* a tie */
+  if (r > hi) r = low;
+  if (r < lo) r = low + p;
+  *digits = r / p;
+  for (nd = 1, q = *digits; q >= 10; q /= 10) nd++;
+  *x = nd - 1 + j - k;
+  return nd;
+}
+#endif
+
+/* Fast path: d = m / 10^k with m < 10^15 has a unique shortest form; then
+** the exact integer search of shortest_digits; elsewhere %.15g, %.16g,
+** %.17g (the last always reads back), from %.1g for subnormals, which
+** carry fewer digits. */
+size_t codec_format_float(char *out, double d) {
+  double a = fabs(d);
+  int k, prec;
+  char *p = out;
+  if (signbit(d)) *p++ = '-';
+  if (a < 1e15 && (a >= 1e-4 || a == 0)) {
+    for (k = 0; k <= 17 && a * codec_pow10[k] < 1e15; k++) {
+      double m = a * codec_pow10[k];
+      if (m == floor(m) && m / codec_pow10[k] == a) {
+        char tmp[24], *e = tmp + sizeof tmp, *q;
+        uint64_t u = (uint64_t)m;
+        int i;
+        for (; k > 0 && u % 10 == 0; k--)   /* a*10^k rounded to an integer late */
+          u /= 10;
+        q = codec_put_digits(e, u);
+        while (e - q <= k) *--q = '0';          /* 0.05 needs leading zeros */
+        memcpy(p, q, (size_t)(e - q - k));
+        p += e - q - k;
+        *p++ = '.';
+        if (k == 0) *p++ = '0';
+        for (i = 0; i < k; i++) *p++ = e[i - k];
+        return (size_t)(p - out);
+      }
+    }
+  }
+#if defined(__SIZEOF_INT128__)
+  {
+    uint64_t digits;
+    int x, nd = shortest_digits(a, &digits, &x);
+    if (nd > 0)
+      return (size_t)(p - out) + put_float_digits(p, digits, nd, x);
+  }
+#endif
+  for (prec = a < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+    snprintf(p, 32, "%.*g", prec, a);
+    if (strtod(p, NULL) == a) break;
+  }
+  for (; *p; p++) {
+    if (*p == 'e') return (size_t)(p - out) + strlen(p);
+    if (!codec_is_digit(*p)) *p = '.';   /* the locale's decimal point */
+  }
+  if (strchr(out, '.') == NULL) { *p++ = '.'; *p++ = '0'; }
+  return (size_t)(p - out);
+}
 
 int codec_opt_int(lua_State *L, int idx, const char *field, int def,
                   int lo, int hi) {

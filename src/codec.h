@@ -101,7 +101,7 @@ static inline void buf_putint(lua_State *L, Buf *B, lua_Integer i) {
 
 
 /* {======================================================================
-** Text: UTF-8, options, errors in the text
+** Text: UTF-8, floats, options, errors in the text
 ** ======================================================================= */
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
@@ -123,6 +123,14 @@ static inline size_t codec_utf8_len(const unsigned char *p) {
   if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
   return 4;
 }
+
+/* 10^0 .. 10^22: the powers of ten that doubles hold exactly. */
+extern const double codec_pow10[23];
+
+/* Formats finite d in the fewest significant digits that read back as d,
+** with a '.' or an exponent (as printf's %.17g would place them, never
+** the locale's decimal point) into out (48 bytes); returns the length. */
+size_t codec_format_float(char *out, double d);
 
 /* Reads the optional integer field 'field' of the options table at idx,
 ** from lo to hi, def when absent; raises a "bad argument" error for idx

@@ -36,7 +36,6 @@
 ** event live in a userdata whose __gc frees them, output grows in a __gc'd
 ** buffer, and everything else is on the C stack.
 */
-#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -1363,8 +1362,7 @@ static void put_string(Encoder *E, const char *s, size_t len, const Frame *f,
 ** with a '.' (so that YAML 1.1 readers see a float too): 1.0, 0.1,
 ** 1.0e+20; .inf, -.inf and .nan for what JSON cannot hold. */
 static void put_float(Encoder *E, double d) {
-  char tmp[48], *p;
-  int prec;
+  char tmp[48], *e;
   size_t n;
   if (isnan(d)) { buf_puts(E->L, E->B, ".nan"); return; }
   if (isinf(d)) {
@@ -1372,19 +1370,11 @@ static void put_float(Encoder *E, double d) {
     else buf_puts(E->L, E->B, "-.inf");
     return;
   }
-  for (prec = 1; prec <= 17; prec++) {
-    snprintf(tmp, 32, "%.*g", prec, d);
-    if (strtod(tmp, NULL) == d) break;
-  }
-  for (p = tmp; *p; p++)
-    if (*p != '-' && *p != '+' && *p != 'e' && !codec_is_digit(*p)) *p = '.';  /* locale */
-  n = strlen(tmp);
-  p = strchr(tmp, 'e');
-  if (strchr(tmp, '.') == NULL) {   /* 1 -> 1.0, 1e+20 -> 1.0e+20 */
-    size_t at = p ? (size_t)(p - tmp) : n;
-    memmove(tmp + at + 2, tmp + at, n - at + 1);
-    tmp[at] = '.';
-    tmp[at + 1] = '0';
+  n = codec_format_float(tmp, d);   /* it has a '.' or an exponent */
+  if ((e = memchr(tmp, 'e', n)) != NULL && memchr(tmp, '.', n) == NULL) {
+    memmove(e + 2, e, (size_t)(tmp + n - e));   /* 1e+20 -> 1.0e+20 */
+    e[0] = '.';
+    e[1] = '0';
     n += 2;
   }
   buf_putn(E->L, E->B, tmp, n);
