@@ -927,11 +927,23 @@ static void decode_node(Decoder *D, int depth) {
   if (name) record_anchor(D, name, before);
 }
 
-/* Sets up a decoder over s on the stack: the null sentinel, the marks, the
-** order and anchor tables and the parser; the parser is at stream start. */
-static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
-                         int maxdepth) {
-  size_t i;
+/* Reads the options table at idx (max_depth); returns the depth limit. */
+static int decode_options(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  return codec_opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1,
+                       YAML_DEPTH_LIMIT);
+}
+
+/* Sets up a decoder over the text of argument 1, with the options of
+** argument 'opts' (0: none taken), on the stack above them: the null
+** sentinel, the marks, the order and anchor tables and the parser; the
+** parser is at stream start. */
+static void decoder_init(lua_State *L, Decoder *D, int opts) {
+  size_t len, i;
+  const char *s = luaL_checklstring(L, 1, &len);
+  D->maxdepth = opts ? decode_options(L, opts) : YAML_MAX_DEPTH;
+  lua_settop(L, opts ? opts : 1);
   D->L = L;
   D->s = s;
   D->len = len;
@@ -939,7 +951,6 @@ static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
   for (i = 0; i < len; i++)
     if ((unsigned char)s[i] >= 0x80) { D->ascii = 0; break; }
   D->mark_ci = D->mark_bi = 0;
-  D->maxdepth = maxdepth;
   D->nodes = D->built = D->aliased = 0;
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   D->nullidx = lua_gettop(L);
@@ -959,6 +970,14 @@ static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
   next_event(D);   /* stream start */
 }
 
+/* Pushes the list that collects the results (documents, events), from now
+** on the last fixed stack slot; returns its slot. */
+static int push_results(Decoder *D) {
+  lua_newtable(D->L);
+  D->base = lua_gettop(D->L);
+  return D->base;
+}
+
 /* Reads one document (the current event is its start) and pushes its
 ** root; anchors do not reach across documents. */
 static void decode_document(Decoder *D) {
@@ -973,23 +992,11 @@ static void decode_document(Decoder *D) {
   lua_replace(L, D->sizeidx);
 }
 
-/* Reads the options table at idx (max_depth); returns the depth limit. */
-static int decode_options(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  return codec_opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1,
-                       YAML_DEPTH_LIMIT);
-}
-
 /* decode(s [, {max_depth = n}]) -> value: the one document of s (nil for
 ** a stream without documents); a second document is an error. */
 static int yaml_decode(lua_State *L) {
   Decoder D;
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int maxdepth = decode_options(L, 2);
-  lua_settop(L, 2);
-  decoder_init(L, &D, s, len, maxdepth);
+  decoder_init(L, &D, 2);
   if (next_event(&D) == YAML_STREAM_END_EVENT) {
     parser_close(D.P);
     lua_pushnil(L);
@@ -1005,15 +1012,10 @@ static int yaml_decode(lua_State *L) {
 /* decode_all(s [, {max_depth = n}]) -> list of the documents of s. */
 static int yaml_decode_all(lua_State *L) {
   Decoder D;
-  size_t len;
   lua_Integer n = 0;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int maxdepth = decode_options(L, 2), list;
-  lua_settop(L, 2);
-  decoder_init(L, &D, s, len, maxdepth);
-  lua_newtable(L);
-  list = lua_gettop(L);
-  D.base = list;
+  int list;
+  decoder_init(L, &D, 2);
+  list = push_results(&D);
   while (next_event(&D) != YAML_STREAM_END_EVENT) {
     decode_document(&D);
     lua_rawseti(L, list, ++n);
@@ -1049,15 +1051,10 @@ static void set_offset(Decoder *D, const char *k, size_t ci) {
 ** start and end markers (--- and ...) are written. */
 static int yaml_events(lua_State *L) {
   Decoder D;
-  size_t len;
   lua_Integer n = 0;
-  const char *s = luaL_checklstring(L, 1, &len);
   int list;
-  lua_settop(L, 1);
-  decoder_init(L, &D, s, len, YAML_MAX_DEPTH);
-  lua_newtable(L);
-  list = lua_gettop(L);
-  D.base = list;
+  decoder_init(L, &D, 0);
+  list = push_results(&D);
   for (;;) {
     yaml_event_t *ev = &D.P->event;
     const yaml_char_t *anchor = NULL, *tag = NULL;
@@ -1503,6 +1500,36 @@ static void put_sequence(Encoder *E, int idx, const Frame *f, int indent,
   }
 }
 
+/* Pushes the keys of the mapping at idx in the order to write them (see
+** map_keys); returns how many, 0 for an empty mapping.  Every key must be
+** a string (else the error at f). */
+static lua_Integer push_write_order(Encoder *E, int idx, const Frame *f) {
+  lua_State *L = E->L;
+  lua_Integer total = 0, present = 0, i, n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      codec_bad_key(L, &yaml_codec, f, CODEC_OBJECT);
+    total++;
+    lua_pop(L, 1);
+  }
+  /* The shape lists every key (the usual case): walk it, allocating
+  ** nothing; else a key list in the order to write. */
+  if (get_shape(L, idx) == LUA_TTABLE) {
+    n = (lua_Integer)lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      if (lua_rawget(L, idx) != LUA_TNIL) present++;
+      lua_pop(L, 1);
+    }
+  }
+  if (present != total) {
+    lua_pop(L, 1);
+    n = map_keys(L, idx);
+  }
+  return total == 0 ? 0 : n;   /* a shape may list only null members */
+}
+
 /* Writes the table on top: {} or [] when empty, else a block.  'indent' is
 ** that of the line holding the key or the "-" before it; 'where' says
 ** which; the block's own lines go 2 spaces deeper. */
@@ -1527,56 +1554,26 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
   if (kind == CODEC_ARRAY) {
     lua_pushnil(L);
     n = lua_next(L, idx) ? codec_list_length(L, &yaml_codec, &f, idx, 0) : 0;
-    if (n == 0) {
-      if (where == AT_TOP) buf_puts(L, E->B, "[]");
-      else buf_puts(L, E->B, " []");
-      return;
-    }
-    if (where == AT_TOP) put_sequence(E, idx, &f, indent, depth, 1, n);
-    else if (where == AT_ITEM) {
-      buf_putc(L, E->B, ' ');
-      put_sequence(E, idx, &f, indent + 2, depth, 1, n);
-    }
-    else put_sequence(E, idx, &f, indent + 2, depth, 0, n);
+    lua_pushnil(L);   /* where a mapping has its key list */
+  }
+  else
+    n = push_write_order(E, idx, &f);
+  if (n == 0) {
+    const char *empty = kind == CODEC_ARRAY ? " []" : " {}";
+    if (where == AT_TOP) buf_putn(L, E->B, empty + 1, 2);
+    else buf_putn(L, E->B, empty, 3);
   }
   else {
-    lua_Integer total = 0, present = 0, i;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-      if (lua_type(L, -2) != LUA_TSTRING)
-        codec_bad_key(L, &yaml_codec, &f, CODEC_OBJECT);
-      total++;
-      lua_pop(L, 1);
-    }
-    /* The shape lists every key (the usual case): walk it, allocating
-    ** nothing; else a key list in the order to write. */
-    n = 0;
-    if (get_shape(L, idx) == LUA_TTABLE) {
-      n = (lua_Integer)lua_rawlen(L, -1);
-      for (i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
-        if (lua_rawget(L, idx) != LUA_TNIL) present++;
-        lua_pop(L, 1);
-      }
-    }
-    if (present != total) {
-      lua_pop(L, 1);
-      n = map_keys(L, idx);
-    }
-    if (total == 0) {
-      lua_pop(L, 1);
-      if (where == AT_TOP) buf_puts(L, E->B, "{}");
-      else buf_puts(L, E->B, " {}");
-      return;
-    }
-    if (where == AT_TOP) put_mapping(E, idx, &f, indent, depth, 1, n);
-    else if (where == AT_ITEM) {
-      buf_putc(L, E->B, ' ');
-      put_mapping(E, idx, &f, indent + 2, depth, 1, n);
-    }
-    else put_mapping(E, idx, &f, indent + 2, depth, 0, n);
-    lua_pop(L, 1);
+    /* the first line goes on this one, but for a value after a key */
+    int inline_first = where != AT_VALUE;
+    if (where == AT_ITEM) buf_putc(L, E->B, ' ');
+    if (where != AT_TOP) indent += 2;
+    if (kind == CODEC_ARRAY)
+      put_sequence(E, idx, &f, indent, depth, inline_first, n);
+    else
+      put_mapping(E, idx, &f, indent, depth, inline_first, n);
   }
+  lua_pop(L, 1);
 }
 
 /* Writes the value on top, reached through frame f.  A value after a key
@@ -1592,7 +1589,7 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
     case LUA_TSTRING: {
       size_t len;
       const char *s = lua_tolstring(L, -1, &len);
-      put_string(E, s, len, f, where == AT_TOP ? indent + 2 : indent + 2, 0, S_PLAIN);
+      put_string(E, s, len, f, indent + 2, 0, S_PLAIN);
       break;
     }
     case LUA_TNUMBER:
@@ -1736,24 +1733,25 @@ static int map_newindex(lua_State *L) {
   return 0;
 }
 
-/* Raises an error unless every key of the table at idx is a string. */
-static void check_string_keys(lua_State *L, int idx) {
+/* Takes table t (argument 1) and pushes the list of its keys in the order
+** encode writes them (see map_keys); raises unless they are strings. */
+static void push_keys_of_arg(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  while (lua_next(L, 1)) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "yaml: mapping has a %s key (keys are strings)",
                  luaL_typename(L, -2));
     lua_pop(L, 1);
   }
+  map_keys(L, 1);
 }
 
 /* keys(t) -> list of t's keys in the order encode writes them: the order
 ** of the text and of assignments, then other keys sorted. */
 static int yaml_keys(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  check_string_keys(L, 1);
-  map_keys(L, 1);
+  push_keys_of_arg(L);
   return 1;
 }
 
@@ -1775,10 +1773,7 @@ static int pairs_next(lua_State *L) {
 
 /* __pairs(t) of ordered mappings: iterates in the order of keys(t). */
 static int map_pairs(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  check_string_keys(L, 1);
-  map_keys(L, 1);
+  push_keys_of_arg(L);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, pairs_next, 2);
   lua_pushvalue(L, 1);
