@@ -536,6 +536,19 @@ lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
   return n;
 }
 
+lua_Integer codec_count_keys(lua_State *L, const Codec *C, const Frame *f,
+                             int idx) {
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      codec_bad_key(L, C, f, CODEC_OBJECT);
+    n++;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
 /* qsort's comparison of two keys: byte order, shorter first on a tie. */
 static int key_cmp(const void *a, const void *b) {
   const Key *x = (const Key *)a, *y = (const Key *)b;

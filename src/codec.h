@@ -224,6 +224,11 @@ int codec_table_kind(lua_State *L, int idx, int arrayidx, int objectidx);
 lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
                               int idx, lua_Integer n);
 
+/* Counts the keys of the object at idx, which must all be strings (else
+** the error at f).  Allocates nothing.  Leaves the stack as it was. */
+lua_Integer codec_count_keys(lua_State *L, const Codec *C, const Frame *f,
+                             int idx);
+
 /* A key to sort: its bytes, and where the caller keeps the string. */
 typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
 

@@ -1282,16 +1282,9 @@ static inline void encode_member(Encoder *E, const char *k, size_t klen,
 static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
                                            const Frame *f, Key **sorted) {
   lua_State *L = E->L;
-  lua_Integer n = 0, i;
+  lua_Integer n = codec_count_keys(L, &json_codec, f, idx), i;
   int keys;
   Key *k;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {   /* count (no allocation) */
-    if (lua_type(L, -2) != LUA_TSTRING)
-      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
-    n++;
-    lua_pop(L, 1);
-  }
   lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0);
   keys = lua_gettop(L);
   n = 0;

@@ -1505,14 +1505,8 @@ static void put_sequence(Encoder *E, int idx, const Frame *f, int indent,
 ** a string (else the error at f). */
 static lua_Integer push_write_order(Encoder *E, int idx, const Frame *f) {
   lua_State *L = E->L;
-  lua_Integer total = 0, present = 0, i, n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING)
-      codec_bad_key(L, &yaml_codec, f, CODEC_OBJECT);
-    total++;
-    lua_pop(L, 1);
-  }
+  lua_Integer total = codec_count_keys(L, &yaml_codec, f, idx);
+  lua_Integer present = 0, i, n = 0;
   /* The shape lists every key (the usual case): walk it, allocating
   ** nothing; else a key list in the order to write. */
   if (get_shape(L, idx) == LUA_TTABLE) {
