@@ -39,7 +39,8 @@ YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1)
 # module (libcurl) and the YAML module (libyaml), each loaded on first use.
 # The YAML module holds its own copies of what it shares with the host,
 # codec.c (with json.c) and errors.c (harness.Error), so that it needs no
-# symbol of the executable.
+# symbol of the executable; compiled hidden, they bind to the module's
+# copies, never to the host's, and luaopen_hlua_yaml is all it exports.
 HTTP_SRC = src/http.c
 YAML_SRC = src/yaml.c
 HOST_SRC = $(filter-out $(HTTP_SRC) $(YAML_SRC),$(wildcard src/*.c))
@@ -75,6 +76,7 @@ $(BUILD)/pic/%.o: src/%.c src/hlua.h | $(BUILD)
 	$(CC) $(CFLAGS) $(HLUA_CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD)/json.o $(BUILD)/codec.o $(BUILD)/pic/yaml.o $(BUILD)/pic/codec.o: src/codec.h
+$(YAML_OBJ): HLUA_CFLAGS += -fvisibility=hidden
 
 $(BUILD):
 	mkdir -p $(BUILD)

@@ -1862,7 +1862,11 @@ static void init_registry(lua_State *L) {
 
 /* require "hlua_yaml": leaves the module table (decode, decode_all,
 ** encode, events, scalar, keys, mapping, version and the private _order
-** and _raise for lua/harness/yaml.lua). */
+** and _raise for lua/harness/yaml.lua).  The module's one exported
+** symbol: the rest is compiled hidden (see the Makefile). */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
 int luaopen_hlua_yaml(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", yaml_decode},
