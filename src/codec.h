@@ -5,7 +5,9 @@
 ** but errors.c (harness.Error), which the module holds a copy of too.
 **
 ** The buffer helpers that the encoders' inner loops call are static inline
-** here, so that they inline in both; the rest lives in codec.c.
+** here, so that they inline in both; the rest lives in codec.c, out of
+** line, which is what the error paths want: the frames of the recursive
+** encoders and decoders stay small.
 */
 #ifndef HLUA_CODEC_H
 #define HLUA_CODEC_H

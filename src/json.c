@@ -835,7 +835,8 @@ static void decode_number(Decoder *D) {
     decode_error(D, a, "digit expected in number");
   if (*p == '.') {
     p++;
-    if (!codec_is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
+    if (!codec_is_digit(*p))
+      decode_error(D, a, "digit expected after '.' in number");
     isfloat = 1;
     for (; codec_is_digit(*p); p++) {
       if (ndig < 19 && exp10 > -40) {   /* (leading zeros are unbounded) */
@@ -938,8 +939,8 @@ static void decode_array(Decoder *D, int depth) {
   lua_setmetatable(L, base);
 }
 
-/* Like codec_flush_list for the key/value pairs of an object: in input order,
-** so that of duplicate keys the last one wins. */
+/* Like codec_flush_list for the key/value pairs of an object: in input
+** order, so that of duplicate keys the last one wins. */
 static void object_flush(lua_State *L, int base, int pending) {
   int i;
   if (lua_isnil(L, base)) {
@@ -1340,7 +1341,7 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
       size_t klen;
       const char *k;
       if (lua_type(L, -2) != LUA_TSTRING)
-      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
+        codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
       k = lua_tolstring(L, -2, &klen);
       encode_member(E, k, klen, first, f, depth);
       first = 0;

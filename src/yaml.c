@@ -223,7 +223,8 @@ static int resolve_plain(const char *s, size_t n, lua_Integer *ip, double *dp) {
       const char *q;
       for (q = p + 2; q < e; q++)
         if (*q != '_')
-          v = v * base + (codec_is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+          v = v * base +
+              (codec_is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
       *dp = (double)(neg ? -v : v);
       return R_FLOAT;
     }
@@ -265,7 +266,8 @@ static int resolves_in_yaml11(const char *s, size_t n) {
   /* Numbers, times and dates: digits with '_' ':' '.' '-' '+' 'e' and the
   ** letters of a timestamp; quoting such a string costs nothing. */
   for (; p < e; p++)
-    if (!(codec_is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) || *p == '\0')
+    if (!(codec_is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) ||
+        *p == '\0')
       return 0;
   return 1;
 }
