@@ -24,6 +24,7 @@
 #include "hlua.h"
 
 #define CODEC_EXCERPT 24   /* bytes of context either side in a text error */
+#define CODEC_FLOAT_ROOM 48   /* bytes format_float may write, its NUL too */
 
 
 /* {======================================================================
@@ -217,11 +218,12 @@ static int shortest_digits(double a, uint64_t *digits, int *x) {
 }
 #endif
 
-/* Fast path: d = m / 10^k with m < 10^15 has a unique shortest form; then
-** the exact integer search of shortest_digits; elsewhere %.15g, %.16g,
-** %.17g (the last always reads back), from %.1g for subnormals, which
-** carry fewer digits. */
-size_t codec_format_float(char *out, double d) {
+/* Formats finite d as buf_putfloat says into out (CODEC_FLOAT_ROOM
+** bytes); returns the length.  Fast path: d = m / 10^k with m < 10^15 has
+** a unique shortest form; then the exact integer search of
+** shortest_digits; elsewhere %.15g, %.16g, %.17g (the last always reads
+** back), from %.1g for subnormals, which carry fewer digits. */
+static size_t format_float(char *out, double d) {
   double a = fabs(d);
   int k, prec;
   char *p = out;
@@ -264,6 +266,15 @@ size_t codec_format_float(char *out, double d) {
   }
   if (strchr(out, '.') == NULL) { *p++ = '.'; *p++ = '0'; }
   return (size_t)(p - out);
+}
+
+/* Formatted in place: no copy from a buffer on the C stack. */
+size_t buf_putfloat(lua_State *L, Buf *B, double d) {
+  size_t n;
+  buf_reserve(L, B, CODEC_FLOAT_ROOM);
+  n = format_float(B->b + B->n, d);
+  B->n += n;
+  return n;
 }
 
 int codec_opt_int(lua_State *L, int idx, const char *field, int def,
@@ -344,7 +355,7 @@ int codec_text_error(lua_State *L, const char *kind, const char *s,
 
 
 /* {======================================================================
-** Encoding: paths, checks and errors
+** Nesting: the C stack guard
 ** ======================================================================= */
 
 /* An address in the current frame. */
@@ -377,6 +388,13 @@ int codec_stack_ok(StackGuard *G) {
   }
   return used <= G->budget;
 }
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Encoding: paths, checks and errors
+** ======================================================================= */
 
 /* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
 static int is_ident(const char *s, size_t n) {
@@ -472,48 +490,24 @@ int codec_bad_key(lua_State *L, const Codec *C, const Frame *f, int kind) {
   return codec_path_error(L, C, f, what);
 }
 
-/* Raises the error for a table nested 'depth' deep that 'what' cannot
-** hold. */
-static int depth_error(lua_State *L, const Codec *C, const Frame *f,
-                       int depth, const char *what) {
+int codec_jsontype(lua_State *L) {
+  int kind = CODEC_AUTO;
+  const char *t;
+  lua_pushliteral(L, "__jsontype");
+  lua_rawget(L, -2);
+  t = lua_tostring(L, -1);
+  if (t != NULL && strcmp(t, "array") == 0) kind = CODEC_ARRAY;
+  else if (t != NULL && strcmp(t, "object") == 0) kind = CODEC_OBJECT;
+  lua_pop(L, 1);
+  return kind;
+}
+
+int codec_depth_error(lua_State *L, const Codec *C, const Frame *f,
+                      int depth, const char *what) {
   char msg[96];
   snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
            depth - 1, what);
   return codec_path_error(L, C, f, msg);
-}
-
-void codec_check_table(lua_State *L, const Codec *C, Frame *f, int idx,
-                       int depth, int maxdepth, StackGuard *G) {
-  const Frame *g;
-  f->table = lua_topointer(L, idx);
-  for (g = f->parent; g != NULL; g = g->parent)
-    if (g->table == f->table)
-      codec_path_error(L, C, f, "cannot encode a table that contains itself");
-  if (depth > maxdepth)
-    depth_error(L, C, f, depth, "");
-  if (!lua_checkstack(L, 16))
-    depth_error(L, C, f, depth, ": the Lua stack is full");
-  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(G))
-    depth_error(L, C, f, depth, ": the C stack is too small for more");
-}
-
-int codec_table_kind(lua_State *L, int idx, int arrayidx, int objectidx) {
-  int kind = CODEC_AUTO;
-  if (!lua_getmetatable(L, idx))
-    return CODEC_AUTO;
-  if (lua_rawequal(L, -1, arrayidx)) kind = CODEC_ARRAY;
-  else if (lua_rawequal(L, -1, objectidx)) kind = CODEC_OBJECT;
-  else {
-    const char *t;
-    lua_pushliteral(L, "__jsontype");
-    lua_rawget(L, -2);
-    t = lua_tostring(L, -1);
-    if (t != NULL && strcmp(t, "array") == 0) kind = CODEC_ARRAY;
-    else if (t != NULL && strcmp(t, "object") == 0) kind = CODEC_OBJECT;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return kind;
 }
 
 lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,

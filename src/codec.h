@@ -129,10 +129,10 @@ static inline size_t codec_utf8_len(const unsigned char *p) {
 /* 10^0 .. 10^22: the powers of ten that doubles hold exactly. */
 extern const double codec_pow10[23];
 
-/* Formats finite d in the fewest significant digits that read back as d,
-** with a '.' or an exponent (as printf's %.17g would place them, never
-** the locale's decimal point) into out (48 bytes); returns the length. */
-size_t codec_format_float(char *out, double d);
+/* Appends finite d in the fewest significant digits that read back as d,
+** with a '.' or an exponent (where printf's %.17g would place them, never
+** the locale's decimal point); returns how many bytes it appended. */
+size_t buf_putfloat(lua_State *L, Buf *B, double d);
 
 /* Reads the optional integer field 'field' of the options table at idx,
 ** from lo to hi, def when absent; raises a "bad argument" error for idx
@@ -146,6 +146,33 @@ int codec_opt_int(lua_State *L, int idx, const char *field, int def,
 ** The caller drops what it built first: the stack may be full. */
 int codec_text_error(lua_State *L, const char *kind, const char *s,
                      size_t len, size_t at, const char *what);
+
+/* }====================================================================== */
+
+
+/* {======================================================================
+** Nesting: the C stack guard of the decoders and encoders
+** ======================================================================= */
+
+/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
+** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
+** hold.  Each level past CODEC_STACK_FROM measures how far the stack has
+** grown since the decode or encode began (the distance between two frame
+** addresses) against a budget of a quarter of the stack limit, and the
+** caller raises an error instead of crashing.  The limit is read once
+** per call, and only for documents that nest that deep. */
+typedef struct StackGuard {
+  uintptr_t base;     /* where the decode or encode call began */
+  size_t budget;      /* bytes its nesting may use; 0 until measured */
+} StackGuard;
+
+#define CODEC_STACK_FROM 32      /* nesting from which the C stack is watched */
+
+/* Starts the guard at the caller's frame. */
+void codec_stack_init(StackGuard *G);
+
+/* Does the caller's frame stay within the budget? */
+int codec_stack_ok(StackGuard *G);
 
 /* }====================================================================== */
 
@@ -171,26 +198,6 @@ typedef struct Frame {
   const void *table;      /* the table encoded at this frame, if any */
 } Frame;
 
-/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
-** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
-** hold.  Each level past CODEC_STACK_FROM measures how far the stack has
-** grown since the decode or encode began (the distance between two frame
-** addresses) against a budget of a quarter of the stack limit, and the
-** caller raises an error instead of crashing.  The limit is read once
-** per call, and only for documents that nest that deep. */
-typedef struct StackGuard {
-  uintptr_t base;     /* where the decode or encode call began */
-  size_t budget;      /* bytes its nesting may use; 0 until measured */
-} StackGuard;
-
-#define CODEC_STACK_FROM 32      /* nesting from which the C stack is watched */
-
-/* Starts the guard at the caller's frame. */
-void codec_stack_init(StackGuard *G);
-
-/* Does the caller's frame stay within the budget? */
-int codec_stack_ok(StackGuard *G);
-
 /* Raises harness.Error{kind, path}: "<kind>: <what> at <path>", the path
 ** of frame f ($.items[3].x).  The stack stays: it anchors the keys the
 ** frames point to. */
@@ -207,22 +214,55 @@ enum { CODEC_AUTO, CODEC_ARRAY, CODEC_OBJECT };
 ** a table of 'kind' (CODEC_ARRAY or CODEC_OBJECT). */
 int codec_bad_key(lua_State *L, const Codec *C, const Frame *f, int kind);
 
+/* Raises the error for a table nested 'depth' deep that 'what' cannot
+** hold. */
+int codec_depth_error(lua_State *L, const Codec *C, const Frame *f,
+                      int depth, const char *what);
+
 /* Checks that the table at idx can be encoded at nesting 'depth' through
 ** frame f, and records it in f for the cycle checks below: not a table it
 ** is in, within maxdepth, room on the Lua stack and on the C stack (G).
-** Raises the error at f otherwise.  Leaves the stack as it was. */
-void codec_check_table(lua_State *L, const Codec *C, Frame *f, int idx,
-                       int depth, int maxdepth, StackGuard *G);
+** Raises the error at f otherwise.  Leaves the stack as it was.  Inline,
+** as is codec_table_kind: both run for every table an encoder meets. */
+static inline void codec_check_table(lua_State *L, const Codec *C, Frame *f,
+                                     int idx, int depth, int maxdepth,
+                                     StackGuard *G) {
+  const Frame *g;
+  f->table = lua_topointer(L, idx);
+  for (g = f->parent; g != NULL; g = g->parent)
+    if (g->table == f->table)
+      codec_path_error(L, C, f, "cannot encode a table that contains itself");
+  if (depth > maxdepth)
+    codec_depth_error(L, C, f, depth, "");
+  if (!lua_checkstack(L, 16))
+    codec_depth_error(L, C, f, depth, ": the Lua stack is full");
+  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(G))
+    codec_depth_error(L, C, f, depth, ": the C stack is too small for more");
+}
+
+/* The kind the metatable on top asks for with __jsontype = "array" or
+** "object", else CODEC_AUTO.  Leaves the stack as it was. */
+int codec_jsontype(lua_State *L);
 
 /* The kind asked for by the metatable of the table at idx: the marks at
-** arrayidx and objectidx, or any metatable with __jsontype = "array" or
-** "object"; else CODEC_AUTO.  Leaves the stack as it was. */
-int codec_table_kind(lua_State *L, int idx, int arrayidx, int objectidx);
+** arrayidx and objectidx, or __jsontype; else CODEC_AUTO.  Leaves the
+** stack as it was. */
+static inline int codec_table_kind(lua_State *L, int idx, int arrayidx,
+                                   int objectidx) {
+  int kind;
+  if (!lua_getmetatable(L, idx))
+    return CODEC_AUTO;
+  if (lua_rawequal(L, -1, arrayidx)) kind = CODEC_ARRAY;
+  else if (lua_rawequal(L, -1, objectidx)) kind = CODEC_OBJECT;
+  else kind = codec_jsontype(L);
+  lua_pop(L, 1);
+  return kind;
+}
 
-/* Counts the items of the list at idx from the key and value that lua_next
-** pushed last on (popping them), 'n' keys 1..n being counted before them:
-** the keys must be exactly 1..total, in any order.  Returns total; raises
-** the error at f otherwise. */
+/* Counts the items of the list at idx: the n keys 1..n seen so far, then
+** the key and value lua_next pushed last and the keys after it (it pops
+** them all).  The keys must be exactly 1..total, in any order: returns
+** total, or raises the error at f. */
 lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
                               int idx, lua_Integer n);
 
@@ -231,7 +271,8 @@ lua_Integer codec_list_length(lua_State *L, const Codec *C, const Frame *f,
 lua_Integer codec_count_keys(lua_State *L, const Codec *C, const Frame *f,
                              int idx);
 
-/* A key to sort: its bytes, and where the caller keeps the string. */
+/* A key to sort: its bytes, and where the caller keeps the string alive
+** (json.c: the index in a table of the keys). */
 typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
 
 /* Sorts the n keys at k in byte order, a shorter key first on a tie. */

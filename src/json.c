@@ -1203,15 +1203,14 @@ static void encode_string(Encoder *E, const char *s, size_t len,
   B->n = (size_t)(w - B->b);
 }
 
-/* Writes finite d (refuses NaN and infinities); out of line, as its
-** buffers would otherwise be in every level's frame. */
+/* Writes finite d (refuses NaN and infinities); out of line, as the
+** error calls would otherwise weigh on every level's frame. */
 static JSON_NOINLINE void encode_float(Encoder *E, double d, const Frame *f) {
-  char tmp[48];
   if (isnan(d)) codec_path_error(E->L, &json_codec, f, "cannot encode NaN");
   if (isinf(d))
     codec_path_error(E->L, &json_codec, f,
                      d > 0 ? "cannot encode inf" : "cannot encode -inf");
-  buf_putn(E->L, E->B, tmp, codec_format_float(tmp, d));
+  buf_putfloat(E->L, E->B, d);
 }
 
 /* Starts a line at the indentation of nesting 'depth'. */

@@ -1361,22 +1361,24 @@ static void put_string(Encoder *E, const char *s, size_t len, const Frame *f,
 ** with a '.' (so that YAML 1.1 readers see a float too): 1.0, 0.1,
 ** 1.0e+20; .inf, -.inf and .nan for what JSON cannot hold. */
 static void put_float(Encoder *E, double d) {
-  char tmp[48], *e;
+  Buf *B = E->B;
+  char *s, *e;
   size_t n;
-  if (isnan(d)) { buf_puts(E->L, E->B, ".nan"); return; }
+  if (isnan(d)) { buf_puts(E->L, B, ".nan"); return; }
   if (isinf(d)) {
-    if (d > 0) buf_puts(E->L, E->B, ".inf");
-    else buf_puts(E->L, E->B, "-.inf");
+    if (d > 0) buf_puts(E->L, B, ".inf");
+    else buf_puts(E->L, B, "-.inf");
     return;
   }
-  n = codec_format_float(tmp, d);   /* it has a '.' or an exponent */
-  if ((e = memchr(tmp, 'e', n)) != NULL && memchr(tmp, '.', n) == NULL) {
-    memmove(e + 2, e, (size_t)(tmp + n - e));   /* 1e+20 -> 1.0e+20 */
+  buf_reserve(E->L, B, 64);   /* the float and a '.0': B->b stays put */
+  n = buf_putfloat(E->L, B, d);   /* it has a '.' or an exponent */
+  s = B->b + B->n - n;
+  if ((e = memchr(s, 'e', n)) != NULL && memchr(s, '.', n) == NULL) {
+    memmove(e + 2, e, (size_t)(s + n - e));   /* 1e+20 -> 1.0e+20 */
     e[0] = '.';
     e[1] = '0';
-    n += 2;
+    B->n += 2;
   }
-  buf_putn(E->L, E->B, tmp, n);
 }
 
 /* Pushes the keys of the mapping at idx in the order to write them: its
