@@ -221,9 +221,10 @@ int codec_depth_error(lua_State *L, const Codec *C, const Frame *f,
 
 /* Checks that the table at idx can be encoded at nesting 'depth' through
 ** frame f, and records it in f for the cycle checks below: not a table it
-** is in, within maxdepth, room on the Lua stack and on the C stack (G).
-** Raises the error at f otherwise.  Leaves the stack as it was.  Inline,
-** as is codec_table_kind: both run for every table an encoder meets. */
+** is in, within maxdepth, room on the Lua stack and, unless G is NULL, on
+** the C stack.  Raises the error at f otherwise.  Leaves the stack as it
+** was.  Inline, as is codec_table_kind: both run for every table an
+** encoder meets. */
 static inline void codec_check_table(lua_State *L, const Codec *C, Frame *f,
                                      int idx, int depth, int maxdepth,
                                      StackGuard *G) {
@@ -236,7 +237,7 @@ static inline void codec_check_table(lua_State *L, const Codec *C, Frame *f,
     codec_depth_error(L, C, f, depth, "");
   if (!lua_checkstack(L, 16))
     codec_depth_error(L, C, f, depth, ": the Lua stack is full");
-  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(G))
+  if (G != NULL && depth >= CODEC_STACK_FROM && !codec_stack_ok(G))
     codec_depth_error(L, C, f, depth, ": the C stack is too small for more");
 }
 

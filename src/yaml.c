@@ -1147,7 +1147,6 @@ typedef struct Encoder {
   const void *null;       /* the null sentinel */
   int arraymt, objectmt;  /* stack slots */
   int maxdepth;
-  StackGuard stack;
 } Encoder;
 
 /* How encode errors name things. */
@@ -1537,7 +1536,9 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
   int idx = lua_gettop(L), kind;
   Frame f = *pf;
   lua_Integer n;
-  codec_check_table(L, &yaml_codec, &f, idx, depth, E->maxdepth, &E->stack);
+  /* No C stack guard: a level takes about 270 bytes of it here, so JSON's
+  ** budget (a quarter of the stack) would refuse what max_depth allows. */
+  codec_check_table(L, &yaml_codec, &f, idx, depth, E->maxdepth, NULL);
   /* (shapes are objects by their __jsontype) */
   kind = codec_table_kind(L, idx, E->arraymt, E->objectmt);
   if (kind == CODEC_AUTO) {
@@ -1621,7 +1622,6 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
 static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
   E->L = L;
   E->maxdepth = maxdepth;
-  codec_stack_init(&E->stack);
   E->arraymt = codec_push_marks(L, &E->null) + 1;
   E->objectmt = E->arraymt + 1;
   E->B = buf_new(L);
