@@ -1046,6 +1046,13 @@ static void set_offset(Decoder *D, const char *k, size_t ci) {
   lua_setfield(D->L, -2, k);
 }
 
+/* Sets field k of the table on top to string v, unless v is NULL. */
+static void set_string(lua_State *L, const char *k, const char *v) {
+  if (v == NULL) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
 /* events(s) -> list of {type, s, e, ...}: every event of the stream with
 ** its byte range [s, e) (1-based), for scalars the style, the raw text and
 ** the resolved value (null as harness.json.null), for collections the
@@ -1060,7 +1067,7 @@ static int yaml_events(lua_State *L) {
   for (;;) {
     yaml_event_t *ev = &D.P->event;
     const yaml_char_t *anchor = NULL, *tag = NULL;
-    const char *type = "stream";
+    const char *type = "stream", *style = NULL;
     switch (ev->type) {
       case YAML_STREAM_START_EVENT: type = "stream"; break;
       case YAML_STREAM_END_EVENT: type = "streamend"; break;
@@ -1089,14 +1096,12 @@ static int yaml_events(lua_State *L) {
         lua_setfield(L, -2, "explicit");
         break;
       case YAML_ALIAS_EVENT:
-        lua_pushstring(L, (const char *)ev->data.alias.anchor);
-        lua_setfield(L, -2, "alias");
+        anchor = ev->data.alias.anchor;   /* the anchor it refers to */
         break;
       case YAML_SCALAR_EVENT:
         anchor = ev->data.scalar.anchor;
         tag = ev->data.scalar.tag;
-        lua_pushstring(L, scalar_styles[ev->data.scalar.style]);
-        lua_setfield(L, -2, "style");
+        style = scalar_styles[ev->data.scalar.style];
         lua_pushlstring(L, (const char *)ev->data.scalar.value, ev->data.scalar.length);
         lua_setfield(L, -2, "raw");
         push_scalar(&D);
@@ -1105,27 +1110,21 @@ static int yaml_events(lua_State *L) {
       case YAML_SEQUENCE_START_EVENT:
         anchor = ev->data.sequence_start.anchor;
         tag = ev->data.sequence_start.tag;
-        lua_pushstring(L, ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
-                          ? "flow" : "block");
-        lua_setfield(L, -2, "style");
+        style = ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+                ? "flow" : "block";
         break;
       case YAML_MAPPING_START_EVENT:
         anchor = ev->data.mapping_start.anchor;
         tag = ev->data.mapping_start.tag;
-        lua_pushstring(L, ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
-                          ? "flow" : "block");
-        lua_setfield(L, -2, "style");
+        style = ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                ? "flow" : "block";
         break;
       default: break;
     }
-    if (anchor != NULL) {
-      lua_pushstring(L, (const char *)anchor);
-      lua_setfield(L, -2, "anchor");
-    }
-    if (tag != NULL) {
-      lua_pushstring(L, (const char *)tag);
-      lua_setfield(L, -2, "tag");
-    }
+    set_string(L, "style", style);
+    set_string(L, ev->type == YAML_ALIAS_EVENT ? "alias" : "anchor",
+               (const char *)anchor);
+    set_string(L, "tag", (const char *)tag);
     lua_rawseti(L, list, ++n);
     if (ev->type == YAML_STREAM_END_EVENT) break;
     next_event(&D);
