@@ -37,13 +37,17 @@ YAML_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1)
 
 # The host (build/hlua) is every file of src/ but the modules': the HTTP
 # module (libcurl) and the YAML module (libyaml), each loaded on first use.
+# The YAML module holds its own copies of what it shares with the host,
+# codec.c (with json.c) and errors.c (harness.Error), so that it needs no
+# symbol of the executable; compiled hidden, they bind to the module's
+# copies, never to the host's, and luaopen_hlua_yaml is all it exports.
 HTTP_SRC = src/http.c
 YAML_SRC = src/yaml.c
 HOST_SRC = $(filter-out $(HTTP_SRC) $(YAML_SRC),$(wildcard src/*.c))
 HOST_OBJ = $(HOST_SRC:src/%.c=$(BUILD)/%.o)
 HTTP_OBJ = $(HTTP_SRC:src/%.c=$(BUILD)/pic/%.o)
 HTTP_MOD = $(BUILD)/hlua_http.so
-YAML_OBJ = $(YAML_SRC:src/%.c=$(BUILD)/pic/%.o)
+YAML_OBJ = $(YAML_SRC:src/%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/codec.o $(BUILD)/pic/errors.o
 YAML_MOD = $(BUILD)/hlua_yaml.so
 
 DEB_PACKAGES = build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev \
@@ -70,6 +74,9 @@ $(BUILD)/%.o: src/%.c src/hlua.h | $(BUILD)
 $(BUILD)/pic/%.o: src/%.c src/hlua.h | $(BUILD)
 	@mkdir -p $(BUILD)/pic
 	$(CC) $(CFLAGS) $(HLUA_CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/json.o $(BUILD)/codec.o $(BUILD)/pic/yaml.o $(BUILD)/pic/codec.o: src/codec.h
+$(YAML_OBJ): HLUA_CFLAGS += -fvisibility=hidden
 
 $(BUILD):
 	mkdir -p $(BUILD)
@@ -146,7 +153,7 @@ LUA_FUZZ_SRC = $(filter-out src/main.c src/repl.c,$(HOST_SRC)) tests/fuzz/lua_fu
 
 fuzz-build: | $(BUILD) $(if $(filter fuzz,$(MAKECMDGOALS)),deps)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c src/errors.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
+	$(FUZZ_CC) -o $(BUILD)/json_fuzz src/json.c src/codec.c src/errors.c tests/fuzz/json_fuzz.c $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"roundtrip"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/roundtrip_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"config"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -o $(BUILD)/config_fuzz $(LUA_FUZZ_SRC) $(FUZZ_LIBS)
 	$(FUZZ_CC) -DTARGET='"headers"' -DDRIVER_DIR='"$(CURDIR)/tests/fuzz"' -DWITH_HTTP -o $(BUILD)/headers_fuzz $(LUA_FUZZ_SRC) src/http.c $(FUZZ_LIBS) $(HTTP_LIBS)

@@ -1,10 +1,11 @@
 /*
 ** hlua.h: what crosses files in src/, grouped by the file that defines it.
 ** Everything else is static to its file. The files form a DAG, leaves
-** first: errors, interrupt, json, display, paths; then harness (the table
-** and the host's primitives) and repl; main on top. http.c is the separate
-** module hlua_http and needs nothing of the executable: it finds the
-** Ctrl-C flag through the registry (HLUA_INTERRUPT_KEY).
+** first: errors, codec (its own header, codec.h), interrupt, json,
+** display, paths; then harness (the table and the host's primitives) and
+** repl; main on top. http.c is the separate module hlua_http and needs
+** nothing of the executable: it finds the Ctrl-C flag through the
+** registry (HLUA_INTERRUPT_KEY).
 */
 #ifndef HLUA_H
 #define HLUA_H

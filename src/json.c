@@ -32,7 +32,6 @@
 ** No C-owned memory ever outlives an error: growing buffers live in a
 ** userdata whose __gc frees them, and everything else is on the C stack.
 */
-#include <float.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -41,25 +40,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/resource.h>
-
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "codec.h"
 #include "hlua.h"
-
-#define JSON_NULL      "harness.json.null"    /* registry: the null sentinel */
-#define JSON_ARRAY_MT  "harness.json.array"   /* registry: array mark */
-#define JSON_OBJECT_MT "harness.json.object"  /* registry: object mark */
-#define JSON_BUFFER_MT "harness.json.buffer"  /* metatable of Buf userdata */
 
 #define JSON_MAX_DEPTH   1000    /* default nesting limit */
 #define JSON_DEPTH_LIMIT 10000   /* largest max_depth a caller may ask for */
 #define JSON_CHUNK       256     /* values held on the stack before a table takes them */
-#define JSON_EXCERPT     24      /* bytes of context either side in an error */
 #define JSON_KEYS        256     /* entries of each string cache (2^n) */
 #define JSON_KEY_MAX     40      /* longest string cached (Lua's short) */
-#define JSON_STACK_FROM  32      /* nesting from which the C stack is watched */
 
 /* Error paths and rare cases kept out of the recursive functions, whose
 ** frames (one per level of nesting) they would otherwise grow. */
@@ -71,66 +62,8 @@
 
 
 /* {======================================================================
-** Growable byte buffer, owned by a userdata so that an error cannot leak it
+** The encode buffer kept between calls (Buf: codec.h)
 ** ======================================================================= */
-
-typedef struct Buf {
-  char *b;
-  size_t n, size;
-} Buf;
-
-/* Frees the bytes; safe to call twice (the __gc runs after an early free). */
-static void buf_free(Buf *B) {
-  free(B->b);
-  B->b = NULL;
-  B->n = B->size = 0;
-}
-
-static int buf_gc(lua_State *L) {
-  buf_free((Buf *)luaL_checkudata(L, 1, JSON_BUFFER_MT));
-  return 0;
-}
-
-/* Pushes a new empty buffer; it is freed by __gc (or earlier by buf_gc). */
-static Buf *buf_new(lua_State *L) {
-  Buf *B = (Buf *)lua_newuserdatauv(L, sizeof(Buf), 0);
-  B->b = NULL;
-  B->n = B->size = 0;
-  luaL_setmetatable(L, JSON_BUFFER_MT);
-  return B;
-}
-
-/* Makes room for 'need' more bytes; raises a memory error on failure. */
-static void buf_grow(lua_State *L, Buf *B, size_t need) {
-  size_t size = B->size ? B->size : 256;
-  char *b;
-  if (need > SIZE_MAX / 2 - B->n)
-    luaL_error(L, "json: buffer too large");
-  while (size - B->n < need)
-    size *= 2;
-  b = (char *)realloc(B->b, size);
-  if (b == NULL)
-    luaL_error(L, "not enough memory");
-  B->b = b;
-  B->size = size;
-}
-
-static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
-  if (B->size - B->n < need)
-    buf_grow(L, B, need);
-}
-
-static inline void buf_putc(lua_State *L, Buf *B, char c) {
-  buf_reserve(L, B, 1);
-  B->b[B->n++] = c;
-}
-
-static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
-  if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
-  buf_reserve(L, B, n);
-  memcpy(B->b + B->n, s, n);
-  B->n += n;
-}
 
 /* Largest buffer kept for the next encode: its pages are mapped already,
 ** which spares the page faults of a fresh one (a large share of the time
@@ -175,26 +108,6 @@ static void buf_keep(lua_State *L, int idx) {
 /* {======================================================================
 ** Shared helpers
 ** ======================================================================= */
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
-** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
-** NUL-terminated string: a NUL is never a continuation byte, so the checks
-** stop at the terminator. */
-static size_t utf8_len(const unsigned char *p) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c < 0xC2) return 0;
-  if ((p[1] & 0xC0) != 0x80) return 0;
-  if (c < 0xE0) return 2;
-  if (c == 0xE0 && p[1] < 0xA0) return 0;
-  if (c == 0xED && p[1] > 0x9F) return 0;
-  if ((p[2] & 0xC0) != 0x80) return 0;
-  if (c < 0xF0) return 3;
-  if (c == 0xF0 && p[1] < 0x90) return 0;
-  if (c == 0xF4 && p[1] > 0x8F) return 0;
-  if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
-  return 4;
-}
 
 /* UTF-8 validation as a DFA (RFC 3629: no overlongs, no surrogates,
 ** nothing above U+10FFFF), for the hot loops: one table load and one shift
@@ -260,7 +173,7 @@ static inline unsigned utf8_step(unsigned st, unsigned char c) {
 ** rejected something after p (p in a NUL-terminated string). */
 static const unsigned char *utf8_first_bad(const unsigned char *p) {
   for (;;) {
-    size_t n = *p < 0x80 ? 1 : utf8_len(p);
+    size_t n = *p < 0x80 ? 1 : codec_utf8_len(p);
     if (n == 0) return p;
     p += n;
   }
@@ -461,66 +374,6 @@ static inline size_t first_flagged(unsigned m) {
 #endif
 }
 
-/* The C stack guard.  Nesting recurses on the C stack, up to 10,000
-** levels (max_depth), which a small stack (ulimit -s 1024, a thread) cannot
-** hold.  Each level past JSON_STACK_FROM measures how far the stack has
-** grown since the decode or encode began (the distance between two frame
-** addresses) against a budget of a quarter of the stack limit, and the
-** caller raises a json error instead of crashing.  The limit is read once
-** per call, and only for documents that nest that deep. */
-typedef struct StackGuard {
-  uintptr_t base;     /* where the decode or encode call began */
-  size_t budget;      /* bytes its nesting may use; 0 until measured */
-} StackGuard;
-
-/* An address in the current frame. */
-#if defined(__GNUC__)
-#define stack_here() ((uintptr_t)__builtin_frame_address(0))
-#else
-static uintptr_t stack_here(void) {
-  volatile char c = 0;
-  return (uintptr_t)&c;
-}
-#endif
-
-static void stack_init(StackGuard *G) {
-  G->base = stack_here();
-  G->budget = 0;
-}
-
-/* Does the current frame stay within the budget?  (The stack grows down on
-** nearly every machine; the distance is taken either way.) */
-static int stack_ok(StackGuard *G) {
-  uintptr_t here = stack_here();
-  size_t used = (size_t)(here < G->base ? G->base - here : here - G->base);
-  if (G->budget == 0) {
-    struct rlimit rl;
-    size_t limit = (size_t)8 << 20;   /* when unlimited or unknown */
-    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)SIZE_MAX)
-      limit = (size_t)rl.rlim_cur;
-    G->budget = limit / 4;
-  }
-  return used <= G->budget;
-}
-
-/* Reads an optional integer field of the options table at 'idx'. */
-static int opt_int(lua_State *L, int idx, const char *field, int def,
-                    int lo, int hi) {
-  lua_Integer v;
-  int isnum;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return def;
-  }
-  v = lua_tointegerx(L, -1, &isnum);
-  if (!isnum || v < lo || v > hi)
-    return luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be an "
-                         "integer from %d to %d", field, lo, hi));
-  lua_pop(L, 1);
-  return (int)v;
-}
-
 /* Reads an optional boolean field of the options table at 'idx'. */
 static int opt_bool(lua_State *L, int idx, const char *field, int def) {
   int t = lua_getfield(L, idx, field), v = def;
@@ -573,8 +426,6 @@ typedef struct Decoder {
   StackGuard stack;
 } Decoder;
 
-#define is_digit(c) ((unsigned)((c) - '0') < 10)
-
 /* Pushes the table of cached strings and the decode state kept by the last
 ** decode (upvalue 2), or new ones; the upvalue is cleared meanwhile. */
 static DecodeState *state_take(lua_State *L) {
@@ -603,7 +454,7 @@ static DecodeState *state_take(lua_State *L) {
     S->cache[i].n = (size_t)-1;   /* matches no string */
   }
   memset(S->members, 0, sizeof S->members);
-  luaL_setmetatable(L, JSON_BUFFER_MT);
+  luaL_setmetatable(L, CODEC_BUFFER_MT);
   lua_pushvalue(L, -2);
   lua_setiuservalue(L, -2, 1);
   return S;
@@ -619,60 +470,13 @@ static void state_keep(lua_State *L, int idx) {
   lua_replace(L, lua_upvalueindex(2));
 }
 
-/* Adds the bytes [a, b) to the error excerpt, escaping what would garble a
-** message (control bytes, broken UTF-8). */
-static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
-  const unsigned char *p = (const unsigned char *)a;
-  while (p < (const unsigned char *)e) {
-    size_t n = utf8_len(p);
-    if (*p < 0x20 || *p == 0x7F || n == 0 ||
-        p + n > (const unsigned char *)e) {
-      char hex[8];
-      snprintf(hex, sizeof hex, "\\x%02X", *p);
-      luaL_addstring(b, hex);
-      n = 1;
-    }
-    else
-      luaL_addlstring(b, (const char *)p, n);
-    p += n;
-  }
-}
-
-/* Raises harness.Error{kind="json"} for the input at 'at':
-** "json: <what> at line L column C near '<excerpt>'", with fields line,
-** column (in characters) and offset (in bytes, 1-based). */
+/* Raises harness.Error{kind="json"} for the input at 'at' (see
+** codec_text_error), dropping the partial results first. */
 static JSON_NOINLINE int decode_error(Decoder *D, const char *at,
                                       const char *what) {
-  lua_State *L = D->L;
-  const char *line = D->s, *p, *a, *e;
-  lua_Integer nline = 1, col = 1;
-  luaL_Buffer b;
-  lua_settop(L, D->base);   /* drop partial results: the stack may be full */
-  for (p = D->s; p < at; p++) {
-    if (*p == '\n') { nline++; line = p + 1; col = 1; }
-    else if ((*p & 0xC0) != 0x80) col++;
-  }
-  a = (at - line > JSON_EXCERPT) ? at - JSON_EXCERPT : line;
-  while (a < at && (*a & 0xC0) == 0x80) a++;   /* start on a character */
-  for (e = at; e < D->end && e - at < JSON_EXCERPT && *e != '\n'; e++) {}
-  while (e < D->end && (*e & 0xC0) == 0x80 && e - at < JSON_EXCERPT + 3) e++;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "json: %s at line %I column %I near '", what,
-                  (LUAI_UACINT)nline, (LUAI_UACINT)col);
-  luaL_addvalue(&b);
-  if (a > line) luaL_addstring(&b, "...");
-  add_excerpt(&b, a, e);
-  if (e < D->end && *e != '\n') luaL_addstring(&b, "...");
-  luaL_addchar(&b, '\'');
-  luaL_pushresult(&b);
-  hlua_newerror(L, "json", lua_tostring(L, -1));
-  lua_pushinteger(L, nline);
-  lua_setfield(L, -2, "line");
-  lua_pushinteger(L, col);
-  lua_setfield(L, -2, "column");
-  lua_pushinteger(L, (lua_Integer)(at - D->s) + 1);
-  lua_setfield(L, -2, "offset");
-  return lua_error(L);
+  lua_settop(D->L, D->base);   /* the stack may be full */
+  return codec_text_error(D->L, "json", D->s, (size_t)(D->end - D->s),
+                          (size_t)(at - D->s), what);
 }
 
 /* Raises "unexpected character 'x'" (or end of input) at 'at'. */
@@ -707,7 +511,7 @@ static long read_hex4(const char *p) {
   int i;
   for (i = 0; i < 4; i++) {
     int c = (unsigned char)p[i], d;
-    if (is_digit(c)) d = c - '0';
+    if (codec_is_digit(c)) d = c - '0';
     else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
     else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
     else return -1;
@@ -989,11 +793,6 @@ static int decode_cached(Decoder *D, unsigned first) {
   return (int)i;
 }
 
-static const double pow10_exact[] = {
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-};
-
 /* Converts the number lexeme [a, e) to a double with correct rounding:
 ** strtod, with the lexeme copied if the locale's decimal point is not '.'. */
 static double lexeme_to_double(Decoder *D, const char *a, const char *e) {
@@ -1024,10 +823,10 @@ static void decode_number(Decoder *D) {
   if (neg) p++;
   if (*p == '0') {
     p++;
-    if (is_digit(*p)) decode_error(D, a, "leading zero in number");
+    if (codec_is_digit(*p)) decode_error(D, a, "leading zero in number");
   }
-  else if (is_digit(*p)) {
-    for (; is_digit(*p); p++) {
+  else if (codec_is_digit(*p)) {
+    for (; codec_is_digit(*p); p++) {
       if (ndig < 19) { m = m * 10 + (uint64_t)(*p - '0'); ndig++; }
       else lost = 1;   /* (counting exp10 on could overflow an int) */
     }
@@ -1036,9 +835,10 @@ static void decode_number(Decoder *D) {
     decode_error(D, a, "digit expected in number");
   if (*p == '.') {
     p++;
-    if (!is_digit(*p)) decode_error(D, a, "digit expected after '.' in number");
+    if (!codec_is_digit(*p))
+      decode_error(D, a, "digit expected after '.' in number");
     isfloat = 1;
-    for (; is_digit(*p); p++) {
+    for (; codec_is_digit(*p); p++) {
       if (ndig < 19 && exp10 > -40) {   /* (leading zeros are unbounded) */
         m = m * 10 + (uint64_t)(*p - '0');
         if (m) ndig++;
@@ -1051,9 +851,9 @@ static void decode_number(Decoder *D) {
     int esign = 1, ev = 0;
     p++;
     if (*p == '+' || *p == '-') esign = (*p++ == '-') ? -1 : 1;
-    if (!is_digit(*p)) decode_error(D, a, "digit expected in exponent");
+    if (!codec_is_digit(*p)) decode_error(D, a, "digit expected in exponent");
     isfloat = 1;
-    for (; is_digit(*p); p++)
+    for (; codec_is_digit(*p); p++)
       if (ev < 100000) ev = ev * 10 + (*p - '0');
     exp10 += esign * ev;
   }
@@ -1071,8 +871,8 @@ static void decode_number(Decoder *D) {
   }
   /* Exact case: both m and 10^|exp10| are exact doubles, so one rounding. */
   if (!lost && m <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22)
-    d = exp10 < 0 ? (double)m / pow10_exact[-exp10]
-                  : (double)m * pow10_exact[exp10];
+    d = exp10 < 0 ? (double)m / codec_pow10[-exp10]
+                  : (double)m * codec_pow10[exp10];
   else
     d = lexeme_to_double(D, neg ? a + 1 : a, p);
   if (isinf(d))
@@ -1103,21 +903,8 @@ static void check_depth(Decoder *D, int depth) {
     depth_error(D, depth, "");
   if (!lua_checkstack(D->L, JSON_CHUNK * 2 + 8))
     depth_error(D, depth, " with this many items: the Lua stack is full");
-  if (depth >= JSON_STACK_FROM && !stack_ok(&D->stack))
+  if (depth >= CODEC_STACK_FROM && !codec_stack_ok(&D->stack))
     depth_error(D, depth, ": the C stack is too small for more");
-}
-
-/* Moves the 'pending' values above the table slot 'base' into the table
-** (creating it, exactly sized, on the first call), after the 'n' it holds. */
-static void array_flush(lua_State *L, int base, lua_Integer *n, int pending) {
-  int i;
-  if (lua_isnil(L, base)) {
-    lua_createtable(L, pending, 0);
-    lua_replace(L, base);
-  }
-  for (i = pending; i >= 1; i--)   /* each pops the top: item i */
-    lua_rawseti(L, base, *n + i);
-  *n += pending;
 }
 
 /* Pushes the array at D->p ('['), marked as an array.  Values gather on the
@@ -1138,7 +925,7 @@ static void decode_array(Decoder *D, int depth) {
     for (;;) {
       decode_value(D, depth);
       if (++pending == JSON_CHUNK) {
-        array_flush(L, base, &n, pending);
+        codec_flush_list(L, base, &n, pending);
         pending = 0;
       }
       skip_ws(D);
@@ -1147,13 +934,13 @@ static void decode_array(Decoder *D, int depth) {
       else decode_unexpected(D, D->p, " (',' or ']' expected)");
     }
   }
-  array_flush(L, base, &n, pending);
+  codec_flush_list(L, base, &n, pending);
   lua_pushvalue(L, D->arrayidx);
   lua_setmetatable(L, base);
 }
 
-/* Like array_flush for the key/value pairs of an object: in input order,
-** so that of duplicate keys the last one wins. */
+/* Like codec_flush_list for the key/value pairs of an object: in input
+** order, so that of duplicate keys the last one wins. */
 static void object_flush(lua_State *L, int base, int pending) {
   int i;
   if (lua_isnil(L, base)) {
@@ -1284,7 +1071,8 @@ static int json_decode(lua_State *L) {
   D.omitnulls = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    D.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    D.maxdepth = codec_opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1,
+                               JSON_DEPTH_LIMIT);
     D.omitnulls = opt_bool(L, 2, "omit_nulls", 0);
   }
   lua_settop(L, 2);
@@ -1299,7 +1087,7 @@ static int json_decode(lua_State *L) {
   D.L = L;
   D.s = D.p = s;
   D.end = s + len;
-  stack_init(&D.stack);
+  codec_stack_init(&D.stack);
   skip_ws(&D);
   decode_value(&D, 0);
   skip_ws(&D);
@@ -1316,16 +1104,6 @@ static int json_decode(lua_State *L) {
 ** Encoding: the Lua value to text, refusing what JSON cannot hold
 ** ======================================================================= */
 
-/* How the encoder reached a value, for error paths ($.items[3].x) and cycle
-** detection; frames live on the C stack of the recursive calls. */
-typedef struct Frame {
-  const struct Frame *parent;
-  const char *key;        /* object key, or NULL for an array index */
-  size_t keylen;
-  lua_Integer index;      /* array index (1-based, as in Lua) */
-  const void *table;      /* the table encoded at this frame, if any */
-} Frame;
-
 typedef struct Encoder {
   lua_State *L;
   Buf *B;
@@ -1337,73 +1115,8 @@ typedef struct Encoder {
   StackGuard stack;
 } Encoder;
 
-static int is_ident(const char *s, size_t n) {
-  size_t i;
-  if (n == 0 || is_digit(s[0])) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
-      return 0;
-  }
-  return 1;
-}
-
-/* Adds one step of a path, frame f, in Lua terms, to b. */
-static void add_step(luaL_Buffer *b, const Frame *f) {
-  if (f->key == NULL) {
-    lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
-    luaL_addvalue(b);
-  }
-  else if (is_ident(f->key, f->keylen)) {
-    luaL_addchar(b, '.');
-    luaL_addlstring(b, f->key, f->keylen);
-  }
-  else {
-    size_t i, n = f->keylen > 40 ? 40 : f->keylen;
-    luaL_addstring(b, "[\"");
-    for (i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)f->key[i];
-      if (c == '"' || c == '\\') {
-        luaL_addchar(b, '\\');
-        luaL_addchar(b, (char)c);
-      }
-      else if (c < 0x20 || c >= 0x7F) {
-        char hex[8];
-        snprintf(hex, sizeof hex, "\\x%02X", c);
-        luaL_addstring(b, hex);
-      }
-      else
-        luaL_addchar(b, (char)c);
-    }
-    luaL_addstring(b, n < f->keylen ? "...\"]" : "\"]");
-  }
-}
-
-/* Raises harness.Error{kind="json", path=...}: "json: <what> at <path>".
-** The frames run from the value back to the root; they are put in order
-** in an array first, not by recursion: the error may be about a stack
-** that is nearly full. */
-static JSON_NOINLINE int encode_error(Encoder *E, const Frame *f,
-                                      const char *what) {
-  lua_State *L = E->L;
-  luaL_Buffer b;
-  const Frame *g, **steps;
-  size_t n = 0, i;
-  /* The stack stays: it anchors the keys the frames point to. */
-  luaL_checkstack(L, 10, "json: cannot report an encode error");
-  for (g = f; g->parent != NULL; g = g->parent) n++;
-  steps = (const Frame **)lua_newuserdatauv(L, n * sizeof(Frame *), 0);
-  for (i = n, g = f; i > 0; g = g->parent) steps[--i] = g;
-  luaL_buffinit(L, &b);
-  luaL_addchar(&b, '$');
-  for (i = 0; i < n; i++) add_step(&b, steps[i]);
-  luaL_pushresult(&b);
-  lua_pushfstring(L, "json: %s at %s", what, lua_tostring(L, -1));
-  hlua_newerror(L, "json", lua_tostring(L, -1));
-  lua_pushvalue(L, -3);
-  lua_setfield(L, -2, "path");
-  return lua_error(L);
-}
+/* How encode errors name things. */
+static const Codec json_codec = {"json", "array"};
 
 /* The escape of each byte in a string: 0 for none (and for bytes from 0x80
 ** on, which are checked as UTF-8), else the letter after the backslash
@@ -1427,7 +1140,7 @@ static JSON_NOINLINE int utf8_error(Encoder *E, const char *s,
   const unsigned char *bad = utf8_first_bad((const unsigned char *)s);
   snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of the %s)",
            (int)(bad - (const unsigned char *)s) + 1, iskey ? "key" : "string");
-  return encode_error(E, f, what);
+  return codec_path_error(E->L, &json_codec, f, what);
 }
 
 /* Writes the escape of ASCII byte c (e its letter) at w; returns the end. */
@@ -1490,248 +1203,22 @@ static void encode_string(Encoder *E, const char *s, size_t len,
   B->n = (size_t)(w - B->b);
 }
 
-/* Writes the decimal digits of u ending at 'e'; returns where they start. */
-static char *put_digits(char *e, uint64_t u) {
-  do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
-  return e;
-}
-
-static void encode_integer(Encoder *E, lua_Integer i) {
-  char tmp[24], *e = tmp + sizeof tmp, *p;
-  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  p = put_digits(e, u);
-  if (i < 0) *--p = '-';
-  buf_putn(E->L, E->B, p, (size_t)(e - p));
-}
-
-/* Writes the significant digits 'digits' (nd of them, the first at
-** 10^x) as printf's %.*g would with precision max(15, nd): the form the
-** shortest %.15g, %.16g or %.17g that reads back gives; a '.0' is added
-** when there is neither a point nor an exponent.  Returns the length. */
-static size_t put_float_digits(char *out, uint64_t digits, int nd, int x) {
-  char tmp[24], *e = tmp + sizeof tmp, *q = put_digits(e, digits), *p = out;
-  int prec = nd > 15 ? nd : 15;
-  if (x < -4 || x >= prec) {   /* d.ddde+XX */
-    int ax = x < 0 ? -x : x;
-    *p++ = q[0];
-    if (nd > 1) {
-      *p++ = '.';
-      memcpy(p, q + 1, (size_t)nd - 1);
-      p += nd - 1;
-    }
-    *p++ = 'e';
-    *p++ = x < 0 ? '-' : '+';
-    if (ax >= 100) *p++ = (char)('0' + ax / 100);
-    *p++ = (char)('0' + ax / 10 % 10);
-    *p++ = (char)('0' + ax % 10);
-  }
-  else if (x < 0) {   /* 0.000ddd */
-    *p++ = '0';
-    *p++ = '.';
-    memset(p, '0', (size_t)(-x - 1));
-    p += -x - 1;
-    memcpy(p, q, (size_t)nd);
-    p += nd;
-  }
-  else if (nd <= x + 1) {   /* ddd000.0 */
-    memcpy(p, q, (size_t)nd);
-    p += nd;
-    memset(p, '0', (size_t)(x + 1 - nd));
-    p += x + 1 - nd;
-    *p++ = '.';
-    *p++ = '0';
-  }
-  else {   /* ddd.ddd */
-    memcpy(p, q, (size_t)x + 1);
-    p += x + 1;
-    *p++ = '.';
-    memcpy(p, q + x + 1, (size_t)(nd - x - 1));
-    p += nd - x - 1;
-  }
-  return (size_t)(p - out);
-}
-
-#if defined(__SIZEOF_INT128__)
-__extension__ typedef unsigned __int128 u128;
-
-/* The shortest digits that read back as a, exactly, for a in [2^-14,
-** 2^53) (where 128-bit integers hold every product below): sets *digits
-** and *x (the power of ten of the first digit) and returns how many
-** digits, or 0 when a is out of that range.  a = f * 2^e lies in the
-** interval of reals that round to it (ends included when f is even,
-** as strtod rounds ties to even; the gap below is half as wide when f is
-** a power of two); scaled by 10^k to 17 or 18 digits, the ends become
-** integers L..H, and the shortest are the multiples of the largest power
-** of ten with one in L..H, of which the nearest to a (ties to even) is
-** taken, as %.17g would. */
-static int shortest_digits(double a, uint64_t *digits, int *x) {
-  uint64_t bits, f, m, vq, lo, hi, p, q, low, r;
-  int b, e, k, s, j, nd, even;
-  u128 pk, nv, nl, nh, mask, vr, g;
-  memcpy(&bits, &a, 8);
-  b = (int)((bits >> 52) & 0x7FF) - 1023;
-  if (b < -14 || b > 52) return 0;
-  m = bits & (((uint64_t)1 << 52) - 1);
-  f = m | ((uint64_t)1 << 52);
-  e = b - 52;                             /* a = f * 2^e, e in [-66, 0] */
-  /* k = 16 - floor(b log10 2): a * 10^k has 17 or 18 digits */
-  k = 16 - (b >= 0 ? (b * 1233) >> 12 : -((-b * 1233 + 4095) >> 12));
-  for (pk = 1, j = 0; j < k; j++) pk *= 10;   /* k <= 21: below 2^70 */
-  s = 2 - e;                              /* in units of 2^(e-2) */
-  mask = ((u128)1 << s) - 1;
-  nv = (u128)(4 * f) * pk;
-  nh = (u128)(4 * f + 2) * pk;
-  nl = (u128)(4 * f - (m == 0 ? 1 : 2)) * pk;
-  even = (f & 1) == 0;
-  vq = (uint64_t)(nv >> s);
-  vr = nv & mask;
-  hi = (uint64_t)(nh >> s);
-  if (!even && (nh & mask) == 0) hi--;
-  lo = (uint64_t)(nl >> s);
-  if ((nl & mask) != 0 || !even) lo++;
-  if (lo > hi) return 0;                  /* too narrow at this scale */
-  for (p = 1, j = 0; (q = p * 10) <= hi && (lo + q - 1) / q * q <= hi; j++)
-    p = q;
-  /* the multiples of p around v = vq + vr/2^s: low and low + p */
-  low = vq / p * p;
-  r = vq - low;
-  g = 2 * vr;                             /* 2(v - low) = 2r + g/2^s */
-  q = 2 * r + (g > mask);
-  if (g > mask) g -= mask + 1;
-  if (q < p) r = low;
-  else if (q > p || g != 0) r = low + p;
-  else r = (low / p) % 2 == 0 ? low : low + p;   /* a tie */
-  if (r > hi) r = low;
-  if (r < lo) r = low + p;
-  *digits = r / p;
-  for (nd = 1, q = *digits; q >= 10; q /= 10) nd++;
-  *x = nd - 1 + j - k;
-  return nd;
-}
-#endif
-
-/* Formats finite d in the fewest significant digits that read back as d,
-** always with a '.' or an exponent so that it decodes as a float again.
-** Fast path: d = m / 10^k with m < 10^15 has a unique shortest form; then
-** the exact integer search of shortest_digits; elsewhere %.15g, %.16g,
-** %.17g (the last always reads back), from %.1g for subnormals, which
-** carry fewer digits. */
-static size_t format_float(char *out, double d) {
-  double a = fabs(d);
-  int k, prec;
-  char *p = out;
-  if (signbit(d)) *p++ = '-';
-  if (a < 1e15 && (a >= 1e-4 || a == 0)) {
-    for (k = 0; k <= 17 && a * pow10_exact[k] < 1e15; k++) {
-      double m = a * pow10_exact[k];
-      if (m == floor(m) && m / pow10_exact[k] == a) {
-        char tmp[24], *e = tmp + sizeof tmp, *q;
-        uint64_t u = (uint64_t)m;
-        int i;
-        for (; k > 0 && u % 10 == 0; k--)   /* a*10^k rounded to an integer late */
-          u /= 10;
-        q = put_digits(e, u);
-        while (e - q <= k) *--q = '0';          /* 0.05 needs leading zeros */
-        memcpy(p, q, (size_t)(e - q - k));
-        p += e - q - k;
-        *p++ = '.';
-        if (k == 0) *p++ = '0';
-        for (i = 0; i < k; i++) *p++ = e[i - k];
-        return (size_t)(p - out);
-      }
-    }
-  }
-#if defined(__SIZEOF_INT128__)
-  {
-    uint64_t digits;
-    int x, nd = shortest_digits(a, &digits, &x);
-    if (nd > 0)
-      return (size_t)(p - out) + put_float_digits(p, digits, nd, x);
-  }
-#endif
-  for (prec = a < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-    snprintf(p, 32, "%.*g", prec, a);
-    if (strtod(p, NULL) == a) break;
-  }
-  for (; *p; p++) {
-    if (*p == 'e') return (size_t)(p - out) + strlen(p);
-    if (!is_digit(*p)) *p = '.';   /* the locale's decimal point */
-  }
-  if (strchr(out, '.') == NULL) { *p++ = '.'; *p++ = '0'; }
-  return (size_t)(p - out);
-}
-
-/* Writes finite d (refuses NaN and infinities); out of line, as its
-** buffers would otherwise be in every level's frame. */
+/* Writes finite d (refuses NaN and infinities); out of line, as the
+** error calls would otherwise weigh on every level's frame. */
 static JSON_NOINLINE void encode_float(Encoder *E, double d, const Frame *f) {
-  char tmp[48];
-  if (isnan(d)) encode_error(E, f, "cannot encode NaN");
-  if (isinf(d)) encode_error(E, f, d > 0 ? "cannot encode inf" : "cannot encode -inf");
-  buf_putn(E->L, E->B, tmp, format_float(tmp, d));
+  if (isnan(d)) codec_path_error(E->L, &json_codec, f, "cannot encode NaN");
+  if (isinf(d))
+    codec_path_error(E->L, &json_codec, f,
+                     d > 0 ? "cannot encode inf" : "cannot encode -inf");
+  buf_putfloat(E->L, E->B, d);
 }
 
+/* Starts a line at the indentation of nesting 'depth'. */
 static void put_newline(Encoder *E, int depth) {
-  size_t n = (size_t)E->indent * (size_t)depth;
-  buf_reserve(E->L, E->B, n + 1);
-  E->B->b[E->B->n++] = '\n';
-  memset(E->B->b + E->B->n, ' ', n);
-  E->B->n += n;
+  buf_newline(E->L, E->B, (size_t)E->indent * (size_t)depth);
 }
 
 static void encode_value(Encoder *E, Frame *f, int depth);
-
-enum { KIND_AUTO, KIND_ARRAY, KIND_OBJECT };
-
-/* The JSON kind asked for by the metatable of the table at idx: ours, or
-** any metatable with __jsontype = "array" | "object". */
-static int table_kind(Encoder *E, int idx) {
-  lua_State *L = E->L;
-  int kind = KIND_AUTO;
-  if (!lua_getmetatable(L, idx))
-    return KIND_AUTO;
-  if (lua_rawequal(L, -1, E->arrayidx)) kind = KIND_ARRAY;
-  else if (lua_rawequal(L, -1, E->objectidx)) kind = KIND_OBJECT;
-  else {
-    const char *t;
-    lua_pushliteral(L, "__jsontype");
-    lua_rawget(L, -2);
-    t = lua_tostring(L, -1);
-    if (t != NULL && strcmp(t, "array") == 0) kind = KIND_ARRAY;
-    else if (t != NULL && strcmp(t, "object") == 0) kind = KIND_OBJECT;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return kind;
-}
-
-/* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static JSON_NOINLINE int bad_key(Encoder *E, const Frame *f, int kind) {
-  char what[96];
-  int t = lua_type(E->L, -2);
-  if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
-    snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
-             lua_tostring(E->L, -2));
-  else if (t == LUA_TNUMBER && kind == KIND_ARRAY)
-    snprintf(what, sizeof what, "cannot encode array with index %lld "
-             "(arrays start at 1)", (long long)lua_tointeger(E->L, -2));
-  else if ((t == LUA_TNUMBER && kind == KIND_OBJECT) ||
-           (t == LUA_TSTRING && kind == KIND_ARRAY))
-    snprintf(what, sizeof what, "cannot encode table mixing string and "
-             "integer keys");
-  else
-    snprintf(what, sizeof what, "cannot encode table with %s key",
-             luaL_typename(E->L, -2));
-  return encode_error(E, f, what);
-}
-
-/* Raises the error for an array with n items, the largest index max. */
-static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
-                                      lua_Integer n, lua_Integer max) {
-  char what[96];
-  snprintf(what, sizeof what, "cannot encode sparse array (%lld items, "
-           "largest index %lld)", (long long)n, (long long)max);
-  return encode_error(E, f, what);
-}
 
 /* Writes the array at idx, whose first key and value lua_next has pushed;
 ** its keys must be exactly 1..n.  Arrays built in order (decoded ones,
@@ -1741,7 +1228,7 @@ static JSON_NOINLINE int sparse_array(Encoder *E, const Frame *f,
 ** fetched by index. */
 static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   lua_State *L = E->L;
-  lua_Integer i = 0, n, max;
+  lua_Integer i = 0, n;
   Frame c = {f, NULL, 0, 0, NULL};
   buf_putc(L, E->B, '[');
   do {
@@ -1756,16 +1243,7 @@ static void encode_array(Encoder *E, int idx, const Frame *f, int depth) {
   goto close;
 unordered:
   /* Keys 1..i are written; the others must be i+1..n, in any order. */
-  n = max = i;
-  do {
-    lua_Integer k = 0;
-    if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
-      bad_key(E, f, KIND_ARRAY);
-    if (k > max) max = k;
-    n++;
-    lua_pop(L, 1);
-  } while (lua_next(L, idx));
-  if (max != n) sparse_array(E, f, n, max);
+  n = codec_list_length(L, &json_codec, f, idx, i);
   while (i < n) {
     if (i > 0) buf_putc(L, E->B, ',');
     if (E->indent) put_newline(E, depth);
@@ -1792,16 +1270,6 @@ static inline void encode_member(Encoder *E, const char *k, size_t klen,
   encode_value(E, &c, depth);
 }
 
-/* A key to sort: its bytes, and its index in the table of keys that
-** keeps the string alive. */
-typedef struct Key { const char *s; size_t n; lua_Integer i; } Key;
-
-static int key_cmp(const void *a, const void *b) {
-  const Key *x = (const Key *)a, *y = (const Key *)b;
-  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
-  return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
-}
-
 /* Collects the keys of the object at idx for sort_keys, sorted in byte
 ** order: pushes a table holding them and the array of Key that points into
 ** them; returns how many, and the array in *sorted.  Any allocation can run
@@ -1814,15 +1282,9 @@ static int key_cmp(const void *a, const void *b) {
 static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
                                            const Frame *f, Key **sorted) {
   lua_State *L = E->L;
-  lua_Integer n = 0, i;
+  lua_Integer n = codec_count_keys(L, &json_codec, f, idx), i;
   int keys;
   Key *k;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {   /* count (no allocation) */
-    if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
-    n++;
-    lua_pop(L, 1);
-  }
   lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0);
   keys = lua_gettop(L);
   n = 0;
@@ -1830,8 +1292,8 @@ static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
   while (lua_next(L, idx)) {   /* it may have changed: take what is there */
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pushnil(L);   /* bad_key reads the key at -2 */
-      bad_key(E, f, KIND_OBJECT);
+      lua_pushnil(L);   /* codec_bad_key reads the key at -2 */
+      codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
     }
     lua_pushvalue(L, -1);
     lua_rawseti(L, keys, ++n);
@@ -1845,7 +1307,7 @@ static JSON_NOINLINE lua_Integer sort_keys(Encoder *E, int idx,
     k[i].i = i + 1;
     lua_pop(L, 1);
   }
-  if (n > 1) qsort(k, (size_t)n, sizeof(Key), key_cmp);
+  codec_sort_keys(k, (size_t)n);
   *sorted = k;
   return n;
 }
@@ -1877,7 +1339,8 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
     do {
       size_t klen;
       const char *k;
-      if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, f, KIND_OBJECT);
+      if (lua_type(L, -2) != LUA_TSTRING)
+        codec_bad_key(L, &json_codec, f, CODEC_OBJECT);
       k = lua_tolstring(L, -2, &klen);
       encode_member(E, k, klen, first, f, depth);
       first = 0;
@@ -1888,52 +1351,25 @@ static void encode_object(Encoder *E, int idx, const Frame *f, int depth) {
   buf_putc(L, E->B, '}');
 }
 
-/* Raises the error for a table nested 'depth' deep that 'what' cannot
-** hold. */
-static JSON_NOINLINE int depth_limit(Encoder *E, const Frame *f, int depth,
-                       const char *what) {
-  char msg[96];
-  snprintf(msg, sizeof msg, "cannot encode nesting deeper than %d%s",
-           depth - 1, what);
-  return encode_error(E, f, msg);
-}
-
 /* Writes the table at idx as an array or an object: its mark decides, or
 ** else its first key (an empty table without a mark is an object). */
 static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   lua_State *L = E->L;
-  const Frame *g;
   int kind;
-  f->table = lua_topointer(L, idx);
-  for (g = f->parent; g != NULL; g = g->parent)
-    if (g->table == f->table)
-      encode_error(E, f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth)
-    depth_limit(E, f, depth, "");
-  if (!lua_checkstack(L, 8))
-    depth_limit(E, f, depth, ": the Lua stack is full");
-  if (depth >= JSON_STACK_FROM && !stack_ok(&E->stack))
-    depth_limit(E, f, depth, ": the C stack is too small for more");
-  kind = table_kind(E, idx);
+  codec_check_table(L, &json_codec, f, idx, depth, E->maxdepth, &E->stack);
+  kind = codec_table_kind(L, idx, E->arrayidx, E->objectidx);
   lua_pushnil(L);
   if (!lua_next(L, idx)) {
-    if (kind == KIND_ARRAY) buf_putn(L, E->B, "[]", 2);
+    if (kind == CODEC_ARRAY) buf_putn(L, E->B, "[]", 2);
     else buf_putn(L, E->B, "{}", 2);
     return;
   }
-  if (kind == KIND_AUTO)
-    kind = lua_type(L, -2) == LUA_TSTRING ? KIND_OBJECT : KIND_ARRAY;
-  if (kind == KIND_ARRAY)
+  if (kind == CODEC_AUTO)
+    kind = lua_type(L, -2) == LUA_TSTRING ? CODEC_OBJECT : CODEC_ARRAY;
+  if (kind == CODEC_ARRAY)
     encode_array(E, idx, f, depth);
   else
     encode_object(E, idx, f, depth);
-}
-
-/* Raises the error for a value of a type JSON cannot hold. */
-static JSON_NOINLINE int bad_value(Encoder *E, const Frame *f) {
-  char what[64];
-  snprintf(what, sizeof what, "cannot encode %s", luaL_typename(E->L, -1));
-  return encode_error(E, f, what);
 }
 
 /* Writes the value on top of the stack, reached through frame f (which
@@ -1949,7 +1385,7 @@ static void encode_value(Encoder *E, Frame *f, int depth) {
     }
     case LUA_TNUMBER:
       if (lua_isinteger(L, -1))
-        encode_integer(E, lua_tointeger(L, -1));
+        buf_putint(L, E->B, lua_tointeger(L, -1));
       else
         encode_float(E, lua_tonumber(L, -1), f);
       break;
@@ -1971,7 +1407,7 @@ static void encode_value(Encoder *E, Frame *f, int depth) {
       }
       /* FALLTHROUGH */
     default:
-      bad_value(E, f);
+      codec_bad_value(L, &json_codec, f);
   }
 }
 
@@ -1987,22 +1423,19 @@ static int json_encode(lua_State *L) {
   E.maxdepth = JSON_MAX_DEPTH;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    E.indent = opt_int(L, 2, "indent", 0, 0, 64);
-    E.maxdepth = opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1, JSON_DEPTH_LIMIT);
+    E.indent = codec_opt_int(L, 2, "indent", 0, 0, 64);
+    E.maxdepth = codec_opt_int(L, 2, "max_depth", JSON_MAX_DEPTH, 1,
+                               JSON_DEPTH_LIMIT);
     lua_getfield(L, 2, "sort_keys");
     E.sort = lua_toboolean(L, -1);
   }
   lua_settop(L, 2);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  E.null = lua_touserdata(L, -1);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
-  E.arrayidx = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
-  E.objectidx = lua_gettop(L);
+  E.arrayidx = codec_push_marks(L, &E.null) + 1;
+  E.objectidx = E.arrayidx + 1;
   E.B = buf_take(L);
   bufidx = lua_gettop(L);
   E.L = L;
-  stack_init(&E.stack);
+  codec_stack_init(&E.stack);
   lua_pushvalue(L, 1);
   encode_value(&E, &root, 0);
   lua_pushlstring(L, E.B->b, E.B->n);
@@ -2050,40 +1483,6 @@ static int json_object(lua_State *L) {
   return mark_table(L, JSON_OBJECT_MT);
 }
 
-static int null_tostring(lua_State *L) {
-  lua_pushliteral(L, "null");
-  return 1;
-}
-
-/* Creates the registry entries once per state: the marks, the buffer
-** metatable and the null sentinel (a userdata printing as "null"). */
-static void init_registry(lua_State *L) {
-  if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_OBJECT_MT)) {
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_BUFFER_MT)) {
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 3);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL) == LUA_TNIL) {
-    lua_newuserdatauv(L, 0, 0);
-    lua_newtable(L);
-    lua_pushcfunction(L, null_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, JSON_NULL);
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  }
-  lua_pop(L, 1);
-}
-
 int hlua_open_json(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", json_decode},
@@ -2092,7 +1491,7 @@ int hlua_open_json(lua_State *L) {
     {"object", json_object},
     {NULL, NULL}
   };
-  init_registry(L);
+  codec_open(L);
   luaL_newlibtable(L, funcs);
   lua_pushboolean(L, 0);   /* upvalue 1: the buffer kept between encodes */
   lua_pushboolean(L, 0);   /* upvalue 2: the state kept between decodes */

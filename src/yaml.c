@@ -36,7 +36,6 @@
 ** event live in a userdata whose __gc frees them, output grows in a __gc'd
 ** buffer, and everything else is on the C stack.
 */
-#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -48,129 +47,25 @@
 #include <lua.h>
 #include <yaml.h>
 
+#include "codec.h"
 #include "hlua.h"
 
-#define JSON_NULL      "harness.json.null"     /* registry: the null sentinel */
-#define JSON_ARRAY_MT  "harness.json.array"    /* registry: array mark */
-#define JSON_OBJECT_MT "harness.json.object"   /* registry: object mark */
 #define YAML_MAP_MT    "harness.yaml.mapping"  /* registry: the shape of {} */
 #define YAML_WEAKV     "harness.yaml.weakv"    /* registry: {__mode = "v"} */
 #define YAML_PARSER_MT "harness.yaml.parser"   /* metatable of Parser userdata */
-#define YAML_BUFFER_MT "harness.yaml.buffer"   /* metatable of Buf userdata */
 
 #define YAML_MAX_DEPTH   1000     /* default nesting limit */
 #define YAML_DEPTH_LIMIT 10000    /* largest max_depth a caller may ask for */
 #define YAML_CHUNK       128      /* items held on the stack before a table takes them */
 #define YAML_ALIAS_BASE  100000   /* alias-expanded nodes always allowed ... */
 #define YAML_ALIAS_RATIO 10       /* ... plus this many per node of the text */
-#define YAML_EXCERPT     24       /* bytes of context either side in an error */
 #define YAML_KEY_MAX     1000     /* longer keys are written as '? key' */
 #define YAML_SHAPE_MAX   32       /* shapes of more keys are not shared */
 
 
 /* {======================================================================
-** Growable byte buffer, owned by a userdata so that an error cannot leak it
-** ======================================================================= */
-
-typedef struct Buf {
-  char *b;
-  size_t n, size;
-} Buf;
-
-/* Frees the bytes; safe to call twice (the __gc runs after an early free). */
-static void buf_free(Buf *B) {
-  free(B->b);
-  B->b = NULL;
-  B->n = B->size = 0;
-}
-
-/* __gc of a buffer: takes the userdata, leaves nothing. */
-static int buf_gc(lua_State *L) {
-  buf_free((Buf *)luaL_checkudata(L, 1, YAML_BUFFER_MT));
-  return 0;
-}
-
-/* Pushes a new empty buffer; it is freed by __gc (or earlier by buf_free). */
-static Buf *buf_new(lua_State *L) {
-  Buf *B = (Buf *)lua_newuserdatauv(L, sizeof(Buf), 0);
-  B->b = NULL;
-  B->n = B->size = 0;
-  luaL_setmetatable(L, YAML_BUFFER_MT);
-  return B;
-}
-
-/* Makes room for 'need' more bytes; raises a memory error on failure. */
-static void buf_grow(lua_State *L, Buf *B, size_t need) {
-  size_t size = B->size ? B->size : 1024;
-  char *b;
-  if (need > SIZE_MAX / 2 - B->n)
-    luaL_error(L, "yaml: buffer too large");
-  while (size - B->n < need)
-    size *= 2;
-  b = (char *)realloc(B->b, size);
-  if (b == NULL)
-    luaL_error(L, "not enough memory");
-  B->b = b;
-  B->size = size;
-}
-
-/* Makes sure 'need' more bytes fit. */
-static inline void buf_reserve(lua_State *L, Buf *B, size_t need) {
-  if (B->size - B->n < need)
-    buf_grow(L, B, need);
-}
-
-/* Appends one byte. */
-static inline void buf_putc(lua_State *L, Buf *B, char c) {
-  buf_reserve(L, B, 1);
-  B->b[B->n++] = c;
-}
-
-/* Appends the n bytes at s. */
-static inline void buf_putn(lua_State *L, Buf *B, const char *s, size_t n) {
-  if (n == 0) return;   /* B->b may still be NULL: memcpy(NULL, .., 0) is UB */
-  buf_reserve(L, B, n);
-  memcpy(B->b + B->n, s, n);
-  B->n += n;
-}
-
-#define buf_puts(L, B, lit) buf_putn((L), (B), (lit), sizeof(lit) - 1)
-
-/* Appends n spaces. */
-static void buf_spaces(lua_State *L, Buf *B, size_t n) {
-  buf_reserve(L, B, n);
-  memset(B->b + B->n, ' ', n);
-  B->n += n;
-}
-
-/* }====================================================================== */
-
-
-/* {======================================================================
 ** Shared helpers
 ** ======================================================================= */
-
-#define is_digit(c) ((unsigned)((c) - '0') < 10)
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
-** no surrogates, nothing above U+10FFFF), or 0.  p must point into a
-** NUL-terminated string: a NUL is never a continuation byte, so the checks
-** stop at the terminator. */
-static size_t utf8_len(const unsigned char *p) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c < 0xC2) return 0;
-  if ((p[1] & 0xC0) != 0x80) return 0;
-  if (c < 0xE0) return 2;
-  if (c == 0xE0 && p[1] < 0xA0) return 0;
-  if (c == 0xED && p[1] > 0x9F) return 0;
-  if ((p[2] & 0xC0) != 0x80) return 0;
-  if (c < 0xF0) return 3;
-  if (c == 0xF0 && p[1] < 0x90) return 0;
-  if (c == 0xF4 && p[1] > 0x8F) return 0;
-  if (c > 0xF4 || (p[3] & 0xC0) != 0x80) return 0;
-  return 4;
-}
 
 /* The code point of the well-formed n-byte sequence at p. */
 static unsigned long utf8_cp(const unsigned char *p, size_t n) {
@@ -183,23 +78,6 @@ static unsigned long utf8_cp(const unsigned char *p, size_t n) {
                     ((unsigned long)(p[1] & 0x3F) << 12) |
                     ((unsigned long)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
   }
-}
-
-/* Reads an optional integer field of the options table at 'idx'. */
-static int opt_int(lua_State *L, int idx, const char *field, int def,
-                   int lo, int hi) {
-  lua_Integer v;
-  int isnum;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return def;
-  }
-  v = lua_tointegerx(L, -1, &isnum);
-  if (!isnum || v < lo || v > hi)
-    return luaL_error(L, "yaml: option '%s' must be an integer from %d to %d",
-                      field, lo, hi);
-  lua_pop(L, 1);
-  return (int)v;
 }
 
 /* }====================================================================== */
@@ -218,7 +96,7 @@ static int digits_value(const char *p, const char *e, int base, uint64_t *out) {
   for (; p < e; p++) {
     int d;
     if (*p == '_') continue;
-    d = is_digit(*p) ? *p - '0' : (*p | 0x20) - 'a' + 10;
+    d = codec_is_digit(*p) ? *p - '0' : (*p | 0x20) - 'a' + 10;
     if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) return 0;
     v = v * (uint64_t)base + (uint64_t)d;
   }
@@ -268,14 +146,14 @@ static int is_float_text(const char *p, const char *e) {
   int intpart = 0, frac = 0, dot = 0;
   if (p < e && (*p == '-' || *p == '+')) p++;
   q = p;
-  if (q < e && is_digit(*q)) {
+  if (q < e && codec_is_digit(*q)) {
     intpart = 1;
-    while (q < e && (is_digit(*q) || *q == '_')) q++;
+    while (q < e && (codec_is_digit(*q) || *q == '_')) q++;
   }
   if (q < e && *q == '.') {
     dot = 1;
     q++;
-    while (q < e && (is_digit(*q) || *q == '_')) {
+    while (q < e && (codec_is_digit(*q) || *q == '_')) {
       if (*q != '_') frac = 1;
       q++;
     }
@@ -284,8 +162,8 @@ static int is_float_text(const char *p, const char *e) {
   if (q < e && (*q == 'e' || *q == 'E')) {
     q++;
     if (q < e && (*q == '-' || *q == '+')) q++;
-    if (q >= e || !is_digit(*q)) return 0;
-    while (q < e && is_digit(*q)) q++;
+    if (q >= e || !codec_is_digit(*q)) return 0;
+    while (q < e && codec_is_digit(*q)) q++;
     return q == e;
   }
   return q == e && dot;
@@ -345,14 +223,15 @@ static int resolve_plain(const char *s, size_t n, lua_Integer *ip, double *dp) {
       const char *q;
       for (q = p + 2; q < e; q++)
         if (*q != '_')
-          v = v * base + (is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
+          v = v * base +
+              (codec_is_digit(*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
       *dp = (double)(neg ? -v : v);
       return R_FLOAT;
     }
     *ip = neg ? (lua_Integer)(0 - u) : (lua_Integer)u;
     return R_INT;
   }
-  if (p < e && is_digit(*p) && all_of(p, e, "0123456789")) {
+  if (p < e && codec_is_digit(*p) && all_of(p, e, "0123456789")) {
     uint64_t u;
     if (!digits_value(p, e, 10, &u) ||
         u > (uint64_t)LUA_MAXINTEGER + (neg ? 1 : 0)) {
@@ -383,11 +262,12 @@ static int resolves_in_yaml11(const char *s, size_t n) {
     if (strcmp(s, words[i]) == 0) return 1;
   if (p < e && (*p == '-' || *p == '+')) p++;
   if (p < e && *p == '.') p++;
-  if (p >= e || !is_digit(*p)) return 0;
+  if (p >= e || !codec_is_digit(*p)) return 0;
   /* Numbers, times and dates: digits with '_' ':' '.' '-' '+' 'e' and the
   ** letters of a timestamp; quoting such a string costs nothing. */
   for (; p < e; p++)
-    if (!(is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) || *p == '\0')
+    if (!(codec_is_digit(*p) || strchr("_:.-+eEtTzZ ", *p) != NULL) ||
+        *p == '\0')
       return 0;
   return 1;
 }
@@ -440,7 +320,7 @@ static size_t byte_offset(Decoder *D, size_t ci) {
   const unsigned char *s = (const unsigned char *)D->s;
   if (D->ascii) return ci < D->len ? ci : D->len;
   while (D->mark_ci < ci && D->mark_bi < D->len) {
-    size_t n = utf8_len(s + D->mark_bi);
+    size_t n = codec_utf8_len(s + D->mark_bi);
     D->mark_bi += n ? n : 1;
     D->mark_ci++;
   }
@@ -452,65 +332,11 @@ static size_t byte_offset(Decoder *D, size_t ci) {
   return D->mark_bi;
 }
 
-/* Adds the bytes [a, e) to an error excerpt, escaping what would garble a
-** one-line message (control bytes, broken UTF-8). */
-static void add_excerpt(luaL_Buffer *b, const char *a, const char *e) {
-  const unsigned char *p = (const unsigned char *)a;
-  while (p < (const unsigned char *)e) {
-    size_t n = utf8_len(p);
-    if (*p < 0x20 || *p == 0x7F || n == 0 ||
-        p + n > (const unsigned char *)e) {
-      char hex[8];
-      snprintf(hex, sizeof hex, "\\x%02X", *p);
-      luaL_addstring(b, hex);
-      n = 1;
-    }
-    else
-      luaL_addlstring(b, (const char *)p, n);
-    p += n;
-  }
-}
-
-/* Raises harness.Error{kind="yaml"} for the byte offset 'at':
-** "yaml: <what> at line L column C near '<excerpt>'", with fields line,
-** column (in characters) and offset (in bytes, 1-based). */
+/* Raises harness.Error{kind="yaml"} for the byte offset 'at' (see
+** codec_text_error), dropping the partial results first. */
 static int error_at(Decoder *D, size_t at, const char *what) {
-  lua_State *L = D->L;
-  const char *s = D->s, *line = s, *p, *a, *e, *pos;
-  const char *end = D->s + D->len;
-  lua_Integer nline = 1, col = 1;
-  luaL_Buffer b;
-  lua_settop(L, D->base);   /* drop partial results: the stack may be full */
-  if (at > D->len) at = D->len;
-  pos = s + at;
-  for (p = s; p < pos; p++) {
-    if (*p == '\n') { nline++; line = p + 1; col = 1; }
-    else if ((*p & 0xC0) != 0x80) col++;
-  }
-  a = (pos - line > YAML_EXCERPT) ? pos - YAML_EXCERPT : line;
-  while (a < pos && (*a & 0xC0) == 0x80) a++;   /* start on a character */
-  for (e = pos; e < end && e - pos < YAML_EXCERPT && *e != '\n' && *e != '\r'; e++) {}
-  while (e < end && (*e & 0xC0) == 0x80 && e - pos < YAML_EXCERPT + 3) e++;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "yaml: %s at line %I column %I", what,
-                  (LUAI_UACINT)nline, (LUAI_UACINT)col);
-  luaL_addvalue(&b);
-  if (e > a) {
-    luaL_addstring(&b, " near '");
-    if (a > line) luaL_addstring(&b, "...");
-    add_excerpt(&b, a, e);
-    if (e < end && *e != '\n' && *e != '\r') luaL_addstring(&b, "...");
-    luaL_addchar(&b, '\'');
-  }
-  luaL_pushresult(&b);
-  hlua_newerror(L, "yaml", lua_tostring(L, -1));
-  lua_pushinteger(L, nline);
-  lua_setfield(L, -2, "line");
-  lua_pushinteger(L, col);
-  lua_setfield(L, -2, "column");
-  lua_pushinteger(L, (lua_Integer)at + 1);
-  lua_setfield(L, -2, "offset");
-  return lua_error(L);
+  lua_settop(D->L, D->base);   /* the stack may be full */
+  return codec_text_error(D->L, "yaml", D->s, D->len, at, what);
 }
 
 /* Raises the error for the current event's start. */
@@ -634,22 +460,6 @@ static void check_depth(Decoder *D, int depth) {
     error_here(D, "document too large for the Lua stack");
 }
 
-/* Moves the 'pending' values above the table slot 'base' into the table
-** (creating it, exactly sized, on the first call), after the 'n' it holds. */
-static void seq_flush(lua_State *L, int base, lua_Integer *n, int pending) {
-  int i;
-  if (lua_isnil(L, base)) {
-    lua_createtable(L, pending, 0);
-    lua_replace(L, base);
-  }
-  for (i = 1; i <= pending; i++) {
-    lua_pushvalue(L, base + i);
-    lua_rawseti(L, base, *n + i);
-  }
-  *n += pending;
-  lua_settop(L, base);
-}
-
 /* Pushes the sequence that starts at the current event, marked as an array. */
 static void decode_sequence(Decoder *D, int depth) {
   lua_State *L = D->L;
@@ -661,11 +471,11 @@ static void decode_sequence(Decoder *D, int depth) {
   while (next_event(D) != YAML_SEQUENCE_END_EVENT) {
     decode_node(D, depth);
     if (++pending == YAML_CHUNK) {
-      seq_flush(L, base, &n, pending);
+      codec_flush_list(L, base, &n, pending);
       pending = 0;
     }
   }
-  seq_flush(L, base, &n, pending);
+  codec_flush_list(L, base, &n, pending);
   lua_pushvalue(L, D->arraymt);
   lua_setmetatable(L, base);
 }
@@ -1119,11 +929,23 @@ static void decode_node(Decoder *D, int depth) {
   if (name) record_anchor(D, name, before);
 }
 
-/* Sets up a decoder over s on the stack: the null sentinel, the marks, the
-** order and anchor tables and the parser; the parser is at stream start. */
-static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
-                         int maxdepth) {
-  size_t i;
+/* Reads the options table at idx (max_depth); returns the depth limit. */
+static int decode_options(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  return codec_opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1,
+                       YAML_DEPTH_LIMIT);
+}
+
+/* Sets up a decoder over the text of argument 1, with the options of
+** argument 'opts' (0: none taken), on the stack above them: the null
+** sentinel, the marks, the order and anchor tables and the parser; the
+** parser is at stream start. */
+static void decoder_init(lua_State *L, Decoder *D, int opts) {
+  size_t len, i;
+  const char *s = luaL_checklstring(L, 1, &len);
+  D->maxdepth = opts ? decode_options(L, opts) : YAML_MAX_DEPTH;
+  lua_settop(L, opts ? opts : 1);
   D->L = L;
   D->s = s;
   D->len = len;
@@ -1131,7 +953,6 @@ static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
   for (i = 0; i < len; i++)
     if ((unsigned char)s[i] >= 0x80) { D->ascii = 0; break; }
   D->mark_ci = D->mark_bi = 0;
-  D->maxdepth = maxdepth;
   D->nodes = D->built = D->aliased = 0;
   lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
   D->nullidx = lua_gettop(L);
@@ -1151,6 +972,14 @@ static void decoder_init(lua_State *L, Decoder *D, const char *s, size_t len,
   next_event(D);   /* stream start */
 }
 
+/* Pushes the list that collects the results (documents, events), from now
+** on the last fixed stack slot; returns its slot. */
+static int push_results(Decoder *D) {
+  lua_newtable(D->L);
+  D->base = lua_gettop(D->L);
+  return D->base;
+}
+
 /* Reads one document (the current event is its start) and pushes its
 ** root; anchors do not reach across documents. */
 static void decode_document(Decoder *D) {
@@ -1165,22 +994,11 @@ static void decode_document(Decoder *D) {
   lua_replace(L, D->sizeidx);
 }
 
-/* Reads the options table at idx (max_depth); returns the depth limit. */
-static int decode_options(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  return opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1, YAML_DEPTH_LIMIT);
-}
-
 /* decode(s [, {max_depth = n}]) -> value: the one document of s (nil for
 ** a stream without documents); a second document is an error. */
 static int yaml_decode(lua_State *L) {
   Decoder D;
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int maxdepth = decode_options(L, 2);
-  lua_settop(L, 2);
-  decoder_init(L, &D, s, len, maxdepth);
+  decoder_init(L, &D, 2);
   if (next_event(&D) == YAML_STREAM_END_EVENT) {
     parser_close(D.P);
     lua_pushnil(L);
@@ -1196,15 +1014,10 @@ static int yaml_decode(lua_State *L) {
 /* decode_all(s [, {max_depth = n}]) -> list of the documents of s. */
 static int yaml_decode_all(lua_State *L) {
   Decoder D;
-  size_t len;
   lua_Integer n = 0;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int maxdepth = decode_options(L, 2), list;
-  lua_settop(L, 2);
-  decoder_init(L, &D, s, len, maxdepth);
-  lua_newtable(L);
-  list = lua_gettop(L);
-  D.base = list;
+  int list;
+  decoder_init(L, &D, 2);
+  list = push_results(&D);
   while (next_event(&D) != YAML_STREAM_END_EVENT) {
     decode_document(&D);
     lua_rawseti(L, list, ++n);
@@ -1233,6 +1046,13 @@ static void set_offset(Decoder *D, const char *k, size_t ci) {
   lua_setfield(D->L, -2, k);
 }
 
+/* Sets field k of the table on top to string v, unless v is NULL. */
+static void set_string(lua_State *L, const char *k, const char *v) {
+  if (v == NULL) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
 /* events(s) -> list of {type, s, e, ...}: every event of the stream with
 ** its byte range [s, e) (1-based), for scalars the style, the raw text and
 ** the resolved value (null as harness.json.null), for collections the
@@ -1240,19 +1060,14 @@ static void set_offset(Decoder *D, const char *k, size_t ci) {
 ** start and end markers (--- and ...) are written. */
 static int yaml_events(lua_State *L) {
   Decoder D;
-  size_t len;
   lua_Integer n = 0;
-  const char *s = luaL_checklstring(L, 1, &len);
   int list;
-  lua_settop(L, 1);
-  decoder_init(L, &D, s, len, YAML_MAX_DEPTH);
-  lua_newtable(L);
-  list = lua_gettop(L);
-  D.base = list;
+  decoder_init(L, &D, 0);
+  list = push_results(&D);
   for (;;) {
     yaml_event_t *ev = &D.P->event;
     const yaml_char_t *anchor = NULL, *tag = NULL;
-    const char *type = "stream";
+    const char *type = "stream", *style = NULL;
     switch (ev->type) {
       case YAML_STREAM_START_EVENT: type = "stream"; break;
       case YAML_STREAM_END_EVENT: type = "streamend"; break;
@@ -1281,14 +1096,12 @@ static int yaml_events(lua_State *L) {
         lua_setfield(L, -2, "explicit");
         break;
       case YAML_ALIAS_EVENT:
-        lua_pushstring(L, (const char *)ev->data.alias.anchor);
-        lua_setfield(L, -2, "alias");
+        anchor = ev->data.alias.anchor;   /* the anchor it refers to */
         break;
       case YAML_SCALAR_EVENT:
         anchor = ev->data.scalar.anchor;
         tag = ev->data.scalar.tag;
-        lua_pushstring(L, scalar_styles[ev->data.scalar.style]);
-        lua_setfield(L, -2, "style");
+        style = scalar_styles[ev->data.scalar.style];
         lua_pushlstring(L, (const char *)ev->data.scalar.value, ev->data.scalar.length);
         lua_setfield(L, -2, "raw");
         push_scalar(&D);
@@ -1297,27 +1110,21 @@ static int yaml_events(lua_State *L) {
       case YAML_SEQUENCE_START_EVENT:
         anchor = ev->data.sequence_start.anchor;
         tag = ev->data.sequence_start.tag;
-        lua_pushstring(L, ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
-                          ? "flow" : "block");
-        lua_setfield(L, -2, "style");
+        style = ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+                ? "flow" : "block";
         break;
       case YAML_MAPPING_START_EVENT:
         anchor = ev->data.mapping_start.anchor;
         tag = ev->data.mapping_start.tag;
-        lua_pushstring(L, ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
-                          ? "flow" : "block");
-        lua_setfield(L, -2, "style");
+        style = ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                ? "flow" : "block";
         break;
       default: break;
     }
-    if (anchor != NULL) {
-      lua_pushstring(L, (const char *)anchor);
-      lua_setfield(L, -2, "anchor");
-    }
-    if (tag != NULL) {
-      lua_pushstring(L, (const char *)tag);
-      lua_setfield(L, -2, "tag");
-    }
+    set_string(L, "style", style);
+    set_string(L, ev->type == YAML_ALIAS_EVENT ? "alias" : "anchor",
+               (const char *)anchor);
+    set_string(L, "tag", (const char *)tag);
     lua_rawseti(L, list, ++n);
     if (ev->type == YAML_STREAM_END_EVENT) break;
     next_event(&D);
@@ -1333,16 +1140,6 @@ static int yaml_events(lua_State *L) {
 ** Encoding: block style, 2-space indentation, as Harness writes YAML
 ** ======================================================================= */
 
-/* How the encoder reached a value, for error paths ($.items[3].x) and cycle
-** detection; frames live on the C stack of the recursive calls. */
-typedef struct Frame {
-  const struct Frame *parent;
-  const char *key;        /* mapping key, or NULL for a sequence index */
-  size_t keylen;
-  lua_Integer index;      /* sequence index (1-based, as in Lua) */
-  const void *table;      /* the table encoded at this frame, if any */
-} Frame;
-
 typedef struct Encoder {
   lua_State *L;
   Buf *B;
@@ -1351,69 +1148,8 @@ typedef struct Encoder {
   int maxdepth;
 } Encoder;
 
-/* Can key s (n bytes) follow a '.' in a path ($.a.b), or must it be ["..."]? */
-static int is_ident(const char *s, size_t n) {
-  size_t i;
-  if (n == 0 || is_digit(s[0])) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (!(c == '_' || is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
-      return 0;
-  }
-  return 1;
-}
-
-/* Adds the path of frame f, in harness.json's style, to b. */
-static void add_path(luaL_Buffer *b, const Frame *f) {
-  if (f->parent == NULL) {
-    luaL_addchar(b, '$');
-    return;
-  }
-  add_path(b, f->parent);
-  if (f->key == NULL) {
-    lua_pushfstring(b->L, "[%I]", (LUAI_UACINT)f->index);
-    luaL_addvalue(b);
-  }
-  else if (is_ident(f->key, f->keylen)) {
-    luaL_addchar(b, '.');
-    luaL_addlstring(b, f->key, f->keylen);
-  }
-  else {
-    size_t i, n = f->keylen > 40 ? 40 : f->keylen;
-    luaL_addstring(b, "[\"");
-    for (i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)f->key[i];
-      if (c == '"' || c == '\\') {
-        luaL_addchar(b, '\\');
-        luaL_addchar(b, (char)c);
-      }
-      else if (c < 0x20 || c >= 0x7F) {
-        char hex[8];
-        snprintf(hex, sizeof hex, "\\x%02X", c);
-        luaL_addstring(b, hex);
-      }
-      else
-        luaL_addchar(b, (char)c);
-    }
-    luaL_addstring(b, n < f->keylen ? "...\"]" : "\"]");
-  }
-}
-
-/* Raises harness.Error{kind="yaml", path=...}: "yaml: <what> at <path>". */
-static int encode_error(Encoder *E, const Frame *f, const char *what) {
-  lua_State *L = E->L;
-  luaL_Buffer b;
-  /* The stack stays: it anchors the keys the frames point to. */
-  luaL_checkstack(L, 10, "yaml: cannot report an encode error");
-  luaL_buffinit(L, &b);
-  add_path(&b, f);
-  luaL_pushresult(&b);
-  lua_pushfstring(L, "yaml: %s at %s", what, lua_tostring(L, -1));
-  hlua_newerror(L, "yaml", lua_tostring(L, -1));
-  lua_pushvalue(L, -3);
-  lua_setfield(L, -2, "path");
-  return lua_error(L);
-}
+/* How encode errors name things. */
+static const Codec yaml_codec = {"yaml", "sequence"};
 
 /* Can code point cp be written as it is in a scalar?  YAML's printable
 ** characters, less NEL, LS and PS (line breaks to libyaml and YAML 1.1),
@@ -1441,13 +1177,13 @@ static int scan_string(Encoder *E, const char *s, size_t len, const Frame *f,
     if (c == '\n') { flags |= 1; p++; continue; }
     if (c < 0x80) { flags |= 2; p++; continue; }
     {
-      size_t n = utf8_len(p);
+      size_t n = codec_utf8_len(p);
       if (n == 0 || p + n > e) {
         char what[80];
         snprintf(what, sizeof what, "cannot encode invalid UTF-8 (byte %d of "
                  "the %s)", (int)(p - (const unsigned char *)s) + 1,
                  iskey ? "key" : "string");
-        encode_error(E, f, what);
+        codec_path_error(E->L, &yaml_codec, f, what);
       }
       if (!printable(utf8_cp(p, n))) flags |= 2;
       p += n;
@@ -1514,7 +1250,7 @@ static void put_double(Encoder *E, const char *s, size_t len) {
     unsigned long cp;
     if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { p++; continue; }
     if (c >= 0x80) {
-      n = utf8_len(p);   /* valid: scan_string checked */
+      n = codec_utf8_len(p);   /* valid: scan_string checked */
       cp = utf8_cp(p, n);
       if (printable(cp)) { p += n; continue; }
     }
@@ -1582,11 +1318,12 @@ static void put_literal(Encoder *E, const char *s, size_t len, int indent) {
   start = 0;
   for (k = 0; k <= len - trail; k++) {
     if (k == len - trail || s[k] == '\n') {
-      buf_putc(L, B, '\n');
-      if (k > start) {
-        buf_spaces(L, B, (size_t)indent);
+      if (k > start) {   /* an empty line gets no spaces */
+        buf_newline(L, B, (size_t)indent);
         buf_putn(L, B, s + start, k - start);
       }
+      else
+        buf_putc(L, B, '\n');
       start = k + 1;
     }
   }
@@ -1618,125 +1355,28 @@ static void put_string(Encoder *E, const char *s, size_t len, const Frame *f,
     put_single(E, s, len);   /* text with double quotes reads better in single */
 }
 
-/* Writes the decimal digits of u ending at 'e'; returns where they start. */
-static char *put_digits(char *e, uint64_t u) {
-  do { *--e = (char)('0' + u % 10); u /= 10; } while (u);
-  return e;
-}
-
-/* Writes integer i in decimal. */
-static void put_integer(Encoder *E, lua_Integer i) {
-  char tmp[24], *e = tmp + sizeof tmp, *p;
-  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  p = put_digits(e, u);
-  if (i < 0) *--p = '-';
-  buf_putn(E->L, E->B, p, (size_t)(e - p));
-}
-
 /* Writes d in the fewest significant digits that read back as d, always
 ** with a '.' (so that YAML 1.1 readers see a float too): 1.0, 0.1,
 ** 1.0e+20; .inf, -.inf and .nan for what JSON cannot hold. */
 static void put_float(Encoder *E, double d) {
-  char tmp[48], *p;
-  int prec;
+  Buf *B = E->B;
+  char *s, *e;
   size_t n;
-  if (isnan(d)) { buf_puts(E->L, E->B, ".nan"); return; }
+  if (isnan(d)) { buf_puts(E->L, B, ".nan"); return; }
   if (isinf(d)) {
-    if (d > 0) buf_puts(E->L, E->B, ".inf");
-    else buf_puts(E->L, E->B, "-.inf");
+    if (d > 0) buf_puts(E->L, B, ".inf");
+    else buf_puts(E->L, B, "-.inf");
     return;
   }
-  for (prec = 1; prec <= 17; prec++) {
-    snprintf(tmp, 32, "%.*g", prec, d);
-    if (strtod(tmp, NULL) == d) break;
+  buf_reserve(E->L, B, 64);   /* the float and a '.0': B->b stays put */
+  n = buf_putfloat(E->L, B, d);   /* it has a '.' or an exponent */
+  s = B->b + B->n - n;
+  if ((e = memchr(s, 'e', n)) != NULL && memchr(s, '.', n) == NULL) {
+    memmove(e + 2, e, (size_t)(s + n - e));   /* 1e+20 -> 1.0e+20 */
+    e[0] = '.';
+    e[1] = '0';
+    B->n += 2;
   }
-  for (p = tmp; *p; p++)
-    if (*p != '-' && *p != '+' && *p != 'e' && !is_digit(*p)) *p = '.';  /* locale */
-  n = strlen(tmp);
-  p = strchr(tmp, 'e');
-  if (strchr(tmp, '.') == NULL) {   /* 1 -> 1.0, 1e+20 -> 1.0e+20 */
-    size_t at = p ? (size_t)(p - tmp) : n;
-    memmove(tmp + at + 2, tmp + at, n - at + 1);
-    tmp[at] = '.';
-    tmp[at + 1] = '0';
-    n += 2;
-  }
-  buf_putn(E->L, E->B, tmp, n);
-}
-
-enum { KIND_AUTO, KIND_SEQ, KIND_MAP };
-
-/* The kind asked for by the metatable of the table at idx: the marks of
-** harness.json and ours, or any metatable with __jsontype. */
-static int table_kind(Encoder *E, int idx) {
-  lua_State *L = E->L;
-  int kind = KIND_AUTO;
-  if (!lua_getmetatable(L, idx))
-    return KIND_AUTO;
-  if (lua_rawequal(L, -1, E->objectmt) || is_shape(L, -1)) kind = KIND_MAP;
-  else if (lua_rawequal(L, -1, E->arraymt)) kind = KIND_SEQ;
-  else {
-    const char *t;
-    lua_pushliteral(L, "__jsontype");
-    lua_rawget(L, -2);
-    t = lua_tostring(L, -1);
-    if (t != NULL && strcmp(t, "array") == 0) kind = KIND_SEQ;
-    else if (t != NULL && strcmp(t, "object") == 0) kind = KIND_MAP;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return kind;
-}
-
-/* Raises the error for key (at -2) that cannot be in a table of 'kind'. */
-static int bad_key(Encoder *E, const Frame *f, int kind) {
-  char what[96];
-  int t = lua_type(E->L, -2);
-  if (t == LUA_TNUMBER && !lua_isinteger(E->L, -2))
-    snprintf(what, sizeof what, "cannot encode table with non-integer key %s",
-             lua_tostring(E->L, -2));
-  else if (t == LUA_TNUMBER && kind == KIND_SEQ)
-    snprintf(what, sizeof what, "cannot encode sequence with index %lld "
-             "(sequences start at 1)", (long long)lua_tointeger(E->L, -2));
-  else if ((t == LUA_TNUMBER && kind == KIND_MAP) ||
-           (t == LUA_TSTRING && kind == KIND_SEQ))
-    snprintf(what, sizeof what, "cannot encode table mixing string and "
-             "integer keys");
-  else
-    snprintf(what, sizeof what, "cannot encode table with %s key",
-             luaL_typename(E->L, -2));
-  return encode_error(E, f, what);
-}
-
-/* Checks that the table at idx holds exactly the keys 1..n; returns n. */
-static lua_Integer seq_length(Encoder *E, int idx, const Frame *f) {
-  lua_State *L = E->L;
-  lua_Integer n = 0, max = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_Integer k = 0;
-    if (!lua_isinteger(L, -2) || (k = lua_tointeger(L, -2)) < 1)
-      bad_key(E, f, KIND_SEQ);
-    if (k > max) max = k;
-    n++;
-    lua_pop(L, 1);
-  }
-  if (max != n) {
-    char what[96];
-    snprintf(what, sizeof what, "cannot encode sparse sequence (%lld items, "
-             "largest index %lld)", (long long)n, (long long)max);
-    encode_error(E, f, what);
-  }
-  return n;
-}
-
-typedef struct Key { const char *s; size_t n; } Key;
-
-/* qsort's comparison of two keys: byte order, shorter first on a tie. */
-static int key_cmp(const void *a, const void *b) {
-  const Key *x = (const Key *)a, *y = (const Key *)b;
-  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
-  return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
 }
 
 /* Pushes the keys of the mapping at idx in the order to write them: its
@@ -1794,7 +1434,7 @@ static lua_Integer map_keys(lua_State *L, int idx) {
         m++;
       }
     }
-    qsort(keys, (size_t)m, sizeof(Key), key_cmp);
+    codec_sort_keys(keys, (size_t)m);
     for (i = 0; i < m; i++) {
       lua_pushlstring(L, keys[i].s, keys[i].n);
       lua_rawseti(L, list, ++n);
@@ -1830,15 +1470,12 @@ static void put_mapping(Encoder *E, int idx, const Frame *f, int indent,
     k = lua_tolstring(L, -2, &klen);
     c.key = k;
     c.keylen = klen;
-    if (written++ > 0 || !inline_first) {
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
-    }
+    if (written++ > 0 || !inline_first)
+      buf_newline(L, E->B, (size_t)indent);
     if (klen > YAML_KEY_MAX) {   /* too long for an implicit key */
       buf_puts(L, E->B, "? ");
       put_string(E, k, klen, &c, -1, 1, S_DOUBLE);
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
+      buf_newline(L, E->B, (size_t)indent);
     }
     else
       put_string(E, k, klen, &c, -1, 1, S_PLAIN);
@@ -1855,16 +1492,38 @@ static void put_sequence(Encoder *E, int idx, const Frame *f, int indent,
   lua_Integer i;
   Frame c = {f, NULL, 0, 0, NULL};
   for (i = 1; i <= n; i++) {
-    if (i > 1 || !inline_first) {
-      buf_putc(L, E->B, '\n');
-      buf_spaces(L, E->B, (size_t)indent);
-    }
+    if (i > 1 || !inline_first)
+      buf_newline(L, E->B, (size_t)indent);
     buf_putc(L, E->B, '-');
     c.index = i;
     lua_rawgeti(L, idx, i);
     encode_node(E, &c, indent, -depth - 1);   /* negative: an item */
     lua_pop(L, 1);
   }
+}
+
+/* Pushes the keys of the mapping at idx in the order to write them (see
+** map_keys); returns how many, 0 for an empty mapping.  Every key must be
+** a string (else the error at f). */
+static lua_Integer push_write_order(Encoder *E, int idx, const Frame *f) {
+  lua_State *L = E->L;
+  lua_Integer total = codec_count_keys(L, &yaml_codec, f, idx);
+  lua_Integer present = 0, i, n = 0;
+  /* The shape lists every key (the usual case): walk it, allocating
+  ** nothing; else a key list in the order to write. */
+  if (get_shape(L, idx) == LUA_TTABLE) {
+    n = (lua_Integer)lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      if (lua_rawget(L, idx) != LUA_TNIL) present++;
+      lua_pop(L, 1);
+    }
+  }
+  if (present != total) {
+    lua_pop(L, 1);
+    n = map_keys(L, idx);
+  }
+  return total == 0 ? 0 : n;   /* a shape may list only null members */
 }
 
 /* Writes the table on top: {} or [] when empty, else a block.  'indent' is
@@ -1874,81 +1533,45 @@ static void encode_table(Encoder *E, const Frame *pf, int indent, int depth,
                          int where) {
   lua_State *L = E->L;
   int idx = lua_gettop(L), kind;
-  const Frame *g;
   Frame f = *pf;
   lua_Integer n;
-  f.table = lua_topointer(L, idx);
-  for (g = f.parent; g != NULL; g = g->parent)
-    if (g->table == f.table)
-      encode_error(E, &f, "cannot encode a table that contains itself");
-  if (depth > E->maxdepth) {
-    char what[64];
-    snprintf(what, sizeof what, "cannot encode nesting deeper than %d", E->maxdepth);
-    encode_error(E, &f, what);
-  }
-  if (!lua_checkstack(L, 16))
-    encode_error(E, &f, "cannot encode: Lua stack exhausted");
-  kind = table_kind(E, idx);
-  if (kind == KIND_AUTO) {
+  /* No C stack guard: a level takes about 270 bytes of it here, so JSON's
+  ** budget (a quarter of the stack) would refuse what max_depth allows. */
+  codec_check_table(L, &yaml_codec, &f, idx, depth, E->maxdepth, NULL);
+  /* (shapes are objects by their __jsontype) */
+  kind = codec_table_kind(L, idx, E->arraymt, E->objectmt);
+  if (kind == CODEC_AUTO) {
     lua_pushnil(L);
     if (lua_next(L, idx)) {
-      kind = lua_type(L, -2) == LUA_TSTRING ? KIND_MAP : KIND_SEQ;
+      kind = lua_type(L, -2) == LUA_TSTRING ? CODEC_OBJECT : CODEC_ARRAY;
       lua_pop(L, 2);
     }
     else
-      kind = KIND_MAP;
+      kind = CODEC_OBJECT;
   }
-  if (kind == KIND_SEQ) {
-    n = seq_length(E, idx, &f);
-    if (n == 0) {
-      if (where == AT_TOP) buf_puts(L, E->B, "[]");
-      else buf_puts(L, E->B, " []");
-      return;
-    }
-    if (where == AT_TOP) put_sequence(E, idx, &f, indent, depth, 1, n);
-    else if (where == AT_ITEM) {
-      buf_putc(L, E->B, ' ');
-      put_sequence(E, idx, &f, indent + 2, depth, 1, n);
-    }
-    else put_sequence(E, idx, &f, indent + 2, depth, 0, n);
+  if (kind == CODEC_ARRAY) {
+    lua_pushnil(L);
+    n = lua_next(L, idx) ? codec_list_length(L, &yaml_codec, &f, idx, 0) : 0;
+    lua_pushnil(L);   /* where a mapping has its key list */
+  }
+  else
+    n = push_write_order(E, idx, &f);
+  if (n == 0) {
+    const char *empty = kind == CODEC_ARRAY ? " []" : " {}";
+    if (where == AT_TOP) buf_putn(L, E->B, empty + 1, 2);
+    else buf_putn(L, E->B, empty, 3);
   }
   else {
-    lua_Integer total = 0, present = 0, i;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-      if (lua_type(L, -2) != LUA_TSTRING) bad_key(E, &f, KIND_MAP);
-      total++;
-      lua_pop(L, 1);
-    }
-    /* The shape lists every key (the usual case): walk it, allocating
-    ** nothing; else a key list in the order to write. */
-    n = 0;
-    if (get_shape(L, idx) == LUA_TTABLE) {
-      n = (lua_Integer)lua_rawlen(L, -1);
-      for (i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
-        if (lua_rawget(L, idx) != LUA_TNIL) present++;
-        lua_pop(L, 1);
-      }
-    }
-    if (present != total) {
-      lua_pop(L, 1);
-      n = map_keys(L, idx);
-    }
-    if (total == 0) {
-      lua_pop(L, 1);
-      if (where == AT_TOP) buf_puts(L, E->B, "{}");
-      else buf_puts(L, E->B, " {}");
-      return;
-    }
-    if (where == AT_TOP) put_mapping(E, idx, &f, indent, depth, 1, n);
-    else if (where == AT_ITEM) {
-      buf_putc(L, E->B, ' ');
-      put_mapping(E, idx, &f, indent + 2, depth, 1, n);
-    }
-    else put_mapping(E, idx, &f, indent + 2, depth, 0, n);
-    lua_pop(L, 1);
+    /* the first line goes on this one, but for a value after a key */
+    int inline_first = where != AT_VALUE;
+    if (where == AT_ITEM) buf_putc(L, E->B, ' ');
+    if (where != AT_TOP) indent += 2;
+    if (kind == CODEC_ARRAY)
+      put_sequence(E, idx, &f, indent, depth, inline_first, n);
+    else
+      put_mapping(E, idx, &f, indent, depth, inline_first, n);
   }
+  lua_pop(L, 1);
 }
 
 /* Writes the value on top, reached through frame f.  A value after a key
@@ -1964,11 +1587,11 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
     case LUA_TSTRING: {
       size_t len;
       const char *s = lua_tolstring(L, -1, &len);
-      put_string(E, s, len, f, where == AT_TOP ? indent + 2 : indent + 2, 0, S_PLAIN);
+      put_string(E, s, len, f, indent + 2, 0, S_PLAIN);
       break;
     }
     case LUA_TNUMBER:
-      if (lua_isinteger(L, -1)) put_integer(E, lua_tointeger(L, -1));
+      if (lua_isinteger(L, -1)) buf_putint(L, E->B, lua_tointeger(L, -1));
       else put_float(E, lua_tonumber(L, -1));
       break;
     case LUA_TBOOLEAN:
@@ -1988,11 +1611,8 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
         break;
       }
       /* FALLTHROUGH */
-    default: {
-      char what[64];
-      snprintf(what, sizeof what, "cannot encode %s", luaL_typename(L, -1));
-      encode_error(E, f, what);
-    }
+    default:
+      codec_bad_value(L, &yaml_codec, f);
   }
 }
 
@@ -2001,12 +1621,8 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
 static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
   E->L = L;
   E->maxdepth = maxdepth;
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  E->null = lua_touserdata(L, -1);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
-  E->arraymt = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_OBJECT_MT);
-  E->objectmt = lua_gettop(L);
+  E->arraymt = codec_push_marks(L, &E->null) + 1;
+  E->objectmt = E->arraymt + 1;
   E->B = buf_new(L);
 }
 
@@ -2019,7 +1635,8 @@ static int yaml_encode(lua_State *L) {
   luaL_checkany(L, 1);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    maxdepth = opt_int(L, 2, "max_depth", YAML_MAX_DEPTH, 1, YAML_DEPTH_LIMIT);
+    maxdepth = codec_opt_int(L, 2, "max_depth", YAML_MAX_DEPTH, 1,
+                             YAML_DEPTH_LIMIT);
   }
   lua_settop(L, 2);
   encoder_init(L, &E, maxdepth);
@@ -2113,24 +1730,25 @@ static int map_newindex(lua_State *L) {
   return 0;
 }
 
-/* Raises an error unless every key of the table at idx is a string. */
-static void check_string_keys(lua_State *L, int idx) {
+/* Takes table t (argument 1) and pushes the list of its keys in the order
+** encode writes them (see map_keys); raises unless they are strings. */
+static void push_keys_of_arg(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
+  while (lua_next(L, 1)) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "yaml: mapping has a %s key (keys are strings)",
                  luaL_typename(L, -2));
     lua_pop(L, 1);
   }
+  map_keys(L, 1);
 }
 
 /* keys(t) -> list of t's keys in the order encode writes them: the order
 ** of the text and of assignments, then other keys sorted. */
 static int yaml_keys(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  check_string_keys(L, 1);
-  map_keys(L, 1);
+  push_keys_of_arg(L);
   return 1;
 }
 
@@ -2152,10 +1770,7 @@ static int pairs_next(lua_State *L) {
 
 /* __pairs(t) of ordered mappings: iterates in the order of keys(t). */
 static int map_pairs(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  check_string_keys(L, 1);
-  map_keys(L, 1);
+  push_keys_of_arg(L);
   lua_pushinteger(L, 0);
   lua_pushcclosure(L, pairs_next, 2);
   lua_pushvalue(L, 1);
@@ -2221,24 +1836,12 @@ static int yaml_mapping(lua_State *L) {
 /* }====================================================================== */
 
 
-/* __tostring of the null sentinel (when this module makes it first). */
-static int null_tostring(lua_State *L) {
-  lua_pushliteral(L, "null");
-  return 1;
-}
-
 /* Creates what the module keeps in the registry, once per state: the
-** marks and null of harness.json (as json.c makes them, when it has not
-** yet), the mapping mark, the order table and the userdata metatables. */
+** marks, null and buffer metatable it shares with harness.json (as json.c
+** makes them, when it has not yet), the mapping mark, the order table and
+** the parser metatable. */
 static void init_registry(lua_State *L) {
-  if (luaL_newmetatable(L, JSON_ARRAY_MT)) {
-    lua_pushliteral(L, "array");
-    lua_setfield(L, -2, "__jsontype");
-  }
-  if (luaL_newmetatable(L, JSON_OBJECT_MT)) {
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "__jsontype");
-  }
+  codec_open(L);
   if (luaL_newmetatable(L, YAML_MAP_MT)) {   /* the shape of {}: no keys */
     lua_pushliteral(L, "object");
     lua_setfield(L, -2, "__jsontype");
@@ -2257,27 +1860,16 @@ static void init_registry(lua_State *L) {
     lua_pushcfunction(L, parser_gc);
     lua_setfield(L, -2, "__gc");
   }
-  if (luaL_newmetatable(L, YAML_BUFFER_MT)) {
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 6);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, JSON_NULL) == LUA_TNIL) {
-    lua_newuserdatauv(L, 0, 0);
-    lua_newtable(L);
-    lua_pushcfunction(L, null_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, JSON_NULL);
-    lua_setfield(L, -2, "__name");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, JSON_NULL);
-  }
-  lua_pop(L, 1);
+  lua_pop(L, 3);
 }
 
 /* require "hlua_yaml": leaves the module table (decode, decode_all,
 ** encode, events, scalar, keys, mapping, version and the private _order
-** and _raise for lua/harness/yaml.lua). */
+** and _raise for lua/harness/yaml.lua).  The module's one exported
+** symbol: the rest is compiled hidden (see the Makefile). */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
 int luaopen_hlua_yaml(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", yaml_decode},
