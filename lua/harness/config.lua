@@ -22,6 +22,7 @@ local DEFAULT_ENDPOINT = "https://app.harness.io"
 local DEFAULT_MAX_IN_FLIGHT = 32
 
 local key          -- the API key, never stored anywhere else
+local forms        -- what redaction looks for while a key is known (see redaction)
 local settings     -- the resolved public settings (key masked)
 local resolving_error
 local max_in_flight -- resolved on its own: the scheduler needs it without a key
@@ -52,11 +53,17 @@ function M.use_world(w)
   local prev = world
   world = w
   key, settings, resolving_error, max_in_flight = nil, nil, nil, nil
+  M.forget_key()
   return prev
 end
 
+local mask_tokens, redact_known -- below
+
+-- Raises a config error. Messages quote what the user set, and a key
+-- pasted in the wrong place (an endpoint, a profile name) is set too:
+-- anything shaped like a key is masked.
 local function fail(message)
-  error(host.error({kind = "config", message = message}), 0)
+  error(host.error({kind = "config", message = redact_known(mask_tokens(message))}), 0)
 end
 
 local function getenv(name)
@@ -136,6 +143,15 @@ local function mask(k)
   return prefix .. ".****"
 end
 
+-- s with every word shaped like a key masked: pat. or sat., two more
+-- dotted parts at least, the last of 8 characters or more (a file named
+-- pat.prod.key is left alone).
+function mask_tokens(s)
+  return (s:gsub("%f[%w]([ps]at%.[%w_.%-]+)", function(word)
+    if word:find("^%a+%.[^.]+%.") and #word:match("[^.]*$") >= 8 then return mask(word) end
+  end))
+end
+
 local function account_from_key(k)
   local kind, acc = k:match("^(%a+)%.([^.]+)%.[^.]+%.[^.]+$")
   if (kind == "pat" or kind == "sat") and acc ~= "" then return acc end
@@ -208,6 +224,8 @@ local function resolve()
     key, sources.api_key = authfile.token, "harness-cli"
   end
   if key and key:find("[%c%s]") then fail("the API key holds spaces or control characters") end
+  M.forget_key()
+  if key then M.learn_key(key) end
 
   for name, envname in pairs(env_names) do
     local v, src = cli[name], "option"
@@ -248,6 +266,7 @@ function M.settings()
     local ok, s = pcall(resolve)
     if not ok then
       key = nil
+      M.forget_key()
       resolving_error = s
       error(s, 0)
     end
@@ -311,18 +330,180 @@ function M.account()
   return s.account
 end
 
--- Replaces every occurrence of the key in s by its masked form (for text
--- that came back from a server, which could echo it).
-function M.redact(s)
-  if not settings and not resolving_error then pcall(M.settings) end -- the key, if there is one
-  if key and type(s) == "string" and #key >= 8 then
-    local i = s:find(key, 1, true)
-    while i do
-      s = s:sub(1, i - 1) .. mask(key) .. s:sub(i + #key)
-      i = s:find(key, i + 1, true)
+-- ---------- redaction ----------
+-- A server may echo the key in any form: whole, its secret part alone,
+-- percent-encoded or as JSON \u escapes (char by char, or mixed with plain
+-- characters), or base64 (standalone or inside Basic credentials, at any
+-- byte alignment, url-safe or not). Redaction masks the secret part in each
+-- of them; 'forms' holds what it looks for, made once when the key is read.
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local ESCAPE_CHUNK = 65536 -- bytes of text mapped at once when escapes spell the secret
+
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local q = {}
+    for k = 1, 4 do
+      local v = (n >> (6 * (4 - k))) & 63
+      q[k] = B64:sub(v + 1, v + 1)
+    end
+    if not b then q[3] = "=" end
+    if not c then q[4] = "=" end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
+-- The base64 text of 'secret' that does not depend on the bytes around it,
+-- for each of the three byte alignments, plain and url-safe: the groups of
+-- four that hold only the secret's bytes.
+local function base64_cores(secret)
+  local cores = {}
+  for a = 0, 2 do
+    local enc = base64(("\0"):rep(a) .. secret)
+    local core = enc:sub(a > 0 and 5 or 1, (a + #secret) // 3 * 4)
+    if #core >= 8 then
+      cores[#cores + 1] = core
+      local url_safe = core:gsub("[+/]", {["+"] = "-", ["/"] = "_"})
+      if url_safe ~= core then cores[#cores + 1] = url_safe end
     end
   end
+  return cores
+end
+
+local function hexchar(x) return string.char(tonumber(x, 16)) end
+
+-- s with %XX and \u00XX escapes decoded.
+local function unescape(s)
+  return (s:gsub("%%(%x%x)", hexchar):gsub("\\[uU]00(%x%x)", hexchar))
+end
+
+-- The pieces of s between 'spans' ({from, to} in order), each span "****".
+local function splice(s, spans)
+  local out, pos = {}, 1
+  for _, sp in ipairs(spans) do
+    out[#out + 1] = s:sub(pos, sp[1] - 1)
+    out[#out + 1] = "****"
+    pos = sp[2] + 1
+  end
+  out[#out + 1] = s:sub(pos)
+  return table.concat(out)
+end
+
+-- Masks the secret where escapes spell it (all of it or some characters).
+-- Text is mapped (each decoded character to its place in s) a chunk at a
+-- time, and only the chunks that hold it: memory stays bounded.
+local function redact_escaped(s, secret)
+  local reach = 6 * #secret -- the longest the secret can be spelled
+  local spans, done = {}, 0
+  for p = 1, #s, ESCAPE_CHUNK do
+    local window = s:sub(p, p + ESCAPE_CHUNK - 1 + reach)
+    if unescape(window):find(secret, 1, true) then
+      local chars, from, i = {}, {}, 1
+      while i <= #window do
+        local c, len = window:sub(i, i), 1
+        if c == "%" and window:find("^%x%x", i + 1) then
+          c, len = hexchar(window:sub(i + 1, i + 2)), 3
+        elseif c == "\\" and window:find("^[uU]00%x%x", i + 1) then
+          c, len = hexchar(window:sub(i + 4, i + 5)), 6
+        end
+        chars[#chars + 1], from[#from + 1] = c, i
+        i = i + len
+      end
+      from[#from + 1] = #window + 1
+      local decoded, k = table.concat(chars), 1
+      while true do
+        local a, b = decoded:find(secret, k, true)
+        if not a then break end
+        local first, last = p + from[a] - 1, p + from[b + 1] - 2
+        if first >= p + ESCAPE_CHUNK then break end -- the next chunk's
+        if first > done then
+          spans[#spans + 1] = {first, last}
+          done = last
+        end
+        k = b + 1
+      end
+    end
+  end
+  return splice(s, spans)
+end
+
+-- Masks each base64 'core' of the secret, with the group of four on each
+-- side: those mix the secret's first and last bytes with their neighbours.
+local function redact_base64(s, core)
+  local spans, pos = {}, 1
+  local i, j = s:find(core, 1, true)
+  while i do
+    for _ = 1, 4 do
+      if i > pos and s:find("^[%w+/_%-]", i - 1) then i = i - 1 else break end
+    end
+    for _ = 1, 4 do
+      if s:find("^[%w+/_%-=]", j + 1) then j = j + 1 else break end
+    end
+    spans[#spans + 1] = {i, j}
+    pos = j + 1
+    i, j = s:find(core, pos, true)
+  end
+  return splice(s, spans)
+end
+
+-- The secret part of key k: what mask hides.
+local function secret_of(k)
+  local m = mask(k)
+  if m == "****" then return k end
+  return k:sub(#m - 3) -- m is the shown prefix .. ".****"
+end
+
+--- Redaction looks for key k (and its secret) from now on.
+function M.learn_key(k)
+  if #k < 8 then return end
+  local secret = secret_of(k)
+  local function literal(x) return (x:gsub("%p", "%%%0")) end
+  forms = {key = literal(k), masked = mask(k):gsub("%%", "%%%%"), secret = secret,
+           secret_pattern = literal(secret), cores = base64_cores(secret)}
+end
+
+--- Redaction forgets the key.
+function M.forget_key()
+  forms = nil
+  M.redact_printed = nil
+end
+
+-- s with the key's secret masked in every form, by what 'forms' holds now.
+function redact_known(s)
+  local f = forms
+  if not f or type(s) ~= "string" then return s end
+  s = s:gsub(f.key, f.masked):gsub(f.secret_pattern, "****")
+  if s:find("[%%\\]") and unescape(s):find(f.secret, 1, true) then s = redact_escaped(s, f.secret) end
+  for _, core in ipairs(f.cores) do
+    if s:find(core, 1, true) then s = redact_base64(s, core) end
+  end
   return s
+end
+
+-- s with every form of the key's secret masked (for text that came back
+-- from a server, which could echo it). Resolves the configuration first, so
+-- that the key is known if there is one.
+function M.redact(s)
+  if not settings and not resolving_error and not forms then pcall(M.settings) end
+  return redact_known(s)
+end
+
+-- How many bytes past a cut the redaction must see so that a secret that
+-- starts before the cut is masked whole, in any form.
+local function redact_reach()
+  return forms and 6 * #forms.secret + 8 or 0
+end
+
+-- The first n bytes of s, redacted before the cut: a cut first could split
+-- the key, leaving most of its secret where the redaction no longer sees it.
+function M.redact_head(s, n)
+  if #s <= n then return M.redact(s) end
+  M.redact("") -- the key, if there is one
+  return redact_known(s:sub(1, n + redact_reach())):sub(1, n)
 end
 
 M.mask = mask
