@@ -57,12 +57,12 @@ int hlua_open_json(lua_State *L);
 /* ---- display.c: the one value-to-text rule of hlua's printers ---- */
 
 /* Replaces the value at idx by its text (strings as they are, nil as null,
-** tables as JSON with sorted keys, indented when 'indent'). Raises when a
-** table cannot be encoded. */
+** tables as JSON with sorted keys, indented when 'indent'), the API key's
+** secret masked. Raises when a table cannot be encoded. */
 void hlua_display(lua_State *L, int idx, int indent);
 
-/* Like hlua_display for data (tables), protected: returns 0 and leaves the
-** value as it is when it is not data or cannot be encoded. */
+/* Like hlua_display for data (tables) and strings, protected: returns 0 and
+** leaves the value as it is when it is neither or cannot be shown. */
 int hlua_display_table(lua_State *L, int idx, int indent);
 
 /* lua_CFunction print(...): each value on its own line of stdout, as -p

@@ -271,6 +271,8 @@ function M.settings()
       error(s, 0)
     end
     settings = s
+    -- from now on hlua's printers (src/display.c) mask the key too
+    M.redact_printed = forms and redact_known
   end
   return settings
 end
