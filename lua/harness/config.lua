@@ -27,13 +27,21 @@ local settings     -- the resolved public settings (key masked)
 local resolving_error
 local max_in_flight -- resolved on its own: the scheduler needs it without a key
 
--- The real world: the process's environment and files.
+-- The real world: the process's environment and files. A directory opens
+-- but does not read: its third result says so.
 local function real_read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
   local s, rerr = f:read("a")
   f:close()
-  if not s then return nil, path .. ": " .. tostring(rerr) end
+  if not s then
+    local d = io.open(path .. "/.", "rb") -- opens only when path is a directory
+    if d then
+      d:close()
+      return nil, path .. " is a directory", "directory"
+    end
+    return nil, path .. ": " .. tostring(rerr)
+  end
   return s
 end
 
@@ -46,7 +54,7 @@ local world = {
 }
 
 --- Forgets what was resolved and reads 'w' from now on: a table with
---- getenv(name), read_file(path) -> text | nil, err, file_mode(path) ->
+--- getenv(name), read_file(path) -> text | nil, err [, "directory"], file_mode(path) ->
 --- bits | nil, cli() -> the command line's options, and warn(line) for
 --- warnings. Returns the world it replaces. For tests and fuzzers.
 function M.use_world(w)
@@ -93,11 +101,14 @@ end
 
 -- Reads a JSON file; nil when it does not exist, an error when it is bad.
 local function read_json(path)
-  local text = world.read_file(path)
+  local text, _, kind = world.read_file(path)
+  if kind == "directory" then fail(("%s is a directory"):format(path)) end
   if not text then return nil end
   check_mode(path)
   local ok, v = pcall(require("harness.json").decode, text)
-  if not ok then
+  if not ok and not (host.is_error(v) and v.kind == "json") then
+    error(v, 0) -- Ctrl-C or memory: not the file's fault
+  elseif not ok then
     -- without the excerpt of the text: these files hold tokens
     local msg = tostring(type(v) == "table" and v.message or v):gsub(" near '.*$", "")
     fail(("%s is not valid JSON: %s"):format(path, msg))
@@ -121,10 +132,12 @@ end
 
 local function read_key_file(path)
   path = expand(path)
-  local text, err = world.read_file(path)
-  if not text then fail("cannot read the API key file: " .. tostring(err)) end
+  local text, err, kind = world.read_file(path)
+  if kind == "directory" then fail(("the API key file %s is a directory"):format(path)) end
+  if not text then fail("cannot read the API key file: " .. (err or path)) end
   check_mode(path)
-  local k = text:match("^%s*(%S+)%s*$")
+  -- editors on Windows start UTF-8 files with a byte order mark
+  local k = text:gsub("^\239\187\191", ""):match("^%s*(%S+)%s*$")
   if not k then fail(("the API key file %s is empty or holds more than a key"):format(path)) end
   return k
 end
@@ -158,10 +171,11 @@ local function account_from_key(k)
   return nil
 end
 
-local function check_endpoint(endpoint)
+-- 'where' names the setting the endpoint came from.
+local function check_endpoint(endpoint, where)
   local u = url.parse(endpoint)
-  if not u then fail(("the endpoint %q is not an http(s) URL"):format(endpoint)) end
-  if u.rest:find("[?#]") then fail(("the endpoint %q must not have a query"):format(endpoint)) end
+  if not u then fail(("the endpoint %q (%s) is not an http(s) URL"):format(endpoint, where)) end
+  if u.rest:find("[?#]") then fail(("the endpoint %q (%s) must not have a query"):format(endpoint, where)) end
   if u.scheme == "http" and not url.is_loopback(u.host) then
     fail(("refusing plain http:// for %s: the API key would travel unencrypted; use https://")
       :format(endpoint))
@@ -199,6 +213,31 @@ local function resolve_max_in_flight(profile, ppath)
   return n
 end
 
+-- How a setting's bad value reads in a message: strings quoted.
+local function shown(v)
+  if type(v) == "string" then return ("%q"):format(v) end
+  return tostring(v)
+end
+
+-- A number setting: the environment variable 'envname', else the
+-- profile's 'field' (when given), else 'default'. Anything but a number >=
+-- 0 (an integer when 'integer') is a config error naming where it came
+-- from: a value ignored in silence is a surprise at the worst moment.
+local function number_setting(envname, profile, field, ppath, default, integer)
+  local v, where = getenv(envname), envname
+  if v == nil and field and profile[field] ~= nil and profile[field] ~= null then
+    v, where = profile[field], ("%s: %s"):format(ppath, field)
+  end
+  if v == nil then return default end
+  local n = type(v) == "string" and tonumber(v) or (type(v) == "number" and v or nil)
+  if integer then n = n and math.tointeger(n) end
+  if not n or n ~= n or n < 0 then
+    fail(("%s must be %s, not %s"):format(where,
+      integer and "an integer >= 0" or "a number of seconds >= 0", shown(v)))
+  end
+  return n
+end
+
 local function resolve()
   local cli = world.cli()
   local sources = {}
@@ -212,6 +251,7 @@ local function resolve()
   local env_names = {endpoint = "HARNESS_ENDPOINT", account = "HARNESS_ACCOUNT_ID",
                      org = "HARNESS_ORG_ID", project = "HARNESS_PROJECT_ID"}
   local s = {profile = pname}
+  local endpoint_from
 
   -- the key: environment, profile file, Harness CLI login
   if getenv("HARNESS_API_KEY") or getenv("HARNESS_PLATFORM_API_KEY") then
@@ -237,19 +277,23 @@ local function resolve()
     if v == nil and name == "endpoint" then v, src = DEFAULT_ENDPOINT, "default" end
     s[name] = v
     sources[name] = v ~= nil and src or nil
+    if name == "endpoint" then
+      endpoint_from = ({option = "--endpoint", env = "HARNESS_ENDPOINT", default = "the default",
+        profile = ppath and (ppath .. ": endpoint"), ["harness-cli"] = apath .. ": base_url"})[src]
+    end
   end
-  s.endpoint = check_endpoint(s.endpoint)
+  s.endpoint = check_endpoint(s.endpoint, endpoint_from)
   s.api_key = mask(key)
   s.sources = sources
   s.origin = url.origin(s.endpoint)
 
   -- transport knobs (not user-facing in config(), but handy to see)
-  s.retries = tonumber(getenv("HARNESS_RETRIES") or profile.retries) or 5
-  s.retry_base = tonumber(getenv("HARNESS_RETRY_BASE")) or 0.5
-  s.retry_cap = tonumber(getenv("HARNESS_RETRY_CAP")) or 30
-  s.timeout = tonumber(getenv("HARNESS_TIMEOUT") or profile.timeout) or 60
-  s.connect_timeout = tonumber(getenv("HARNESS_CONNECT_TIMEOUT")) or 10
-  s.max_size = math.tointeger(tonumber(getenv("HARNESS_MAX_SIZE"))) or 256 * 1024 * 1024
+  s.retries = number_setting("HARNESS_RETRIES", profile, "retries", ppath, 5, true)
+  s.retry_base = number_setting("HARNESS_RETRY_BASE", profile, nil, ppath, 0.5)
+  s.retry_cap = number_setting("HARNESS_RETRY_CAP", profile, nil, ppath, 30)
+  s.timeout = number_setting("HARNESS_TIMEOUT", profile, "timeout", ppath, 60)
+  s.connect_timeout = number_setting("HARNESS_CONNECT_TIMEOUT", profile, nil, ppath, 10)
+  s.max_size = number_setting("HARNESS_MAX_SIZE", profile, nil, ppath, 256 * 1024 * 1024, true)
   s.ca_bundle = getenv("HARNESS_CA_BUNDLE") or getenv("SSL_CERT_FILE")
   s.max_in_flight = resolve_max_in_flight(profile, ppath)
   local trace = getenv("HARNESS_TRACE")
