@@ -25,6 +25,7 @@
 */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <time.h>
 
@@ -195,23 +196,41 @@ static long opt_ms(lua_State *L, int req, const char *name, long def) {
   return s > 0 && s < 0.001 ? 1 : (long)(s * 1000 + 0.5);
 }
 
-/* Sets the method and the body from req.method and req.body. */
+/* Is s (of length n) an HTTP method token? It goes on the wire as it is:
+** a space or a line break in it would forge the request line or headers. */
+static int is_token(const char *s, size_t n) {
+  size_t i;
+  if (n == 0) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+          (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch))))
+      return 0;
+  }
+  return 1;
+}
+
+/* Sets the method and the body from req.method and req.body: the method
+** asked for, whatever the body (libcurl would send a GET with a body as
+** POST); HEAD with a body is refused. */
 static CURLcode set_method(lua_State *L, int req, Transfer *t) {
   CURL *e = t->easy;
-  const char *method = (lua_getfield(L, req, "method"), luaL_optstring(L, -1, "GET"));
-  size_t blen = 0;
+  size_t mlen = 3, blen = 0;
+  const char *method = (lua_getfield(L, req, "method"), luaL_optlstring(L, -1, "GET", &mlen));
   const char *body = (lua_getfield(L, req, "body"), lua_tolstring(L, -1, &blen));
+  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
   CURLcode rc = CURLE_OK;
+  luaL_argcheck(L, is_token(method, mlen), 2, "req.method must be an HTTP method token");
   luaL_argcheck(L, body || lua_isnil(L, -1), 2, "req.body must be a string");
-  if (strcmp(method, "HEAD") == 0)
+  if (strcmp(method, "HEAD") == 0) {
+    luaL_argcheck(L, body == NULL, 2, "req.body: HEAD sends no body");
     rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  else if (body || strcmp(method, "POST") == 0) {
+  } else if (body || post) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
     if (!add_header(t, "Expect:")) rc = CURLE_OUT_OF_MEMORY; /* no 100-continue round trip */
   }
-  if (rc == CURLE_OK && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-      strcmp(method, "POST") != 0)
+  if (rc == CURLE_OK && !post && strcmp(method, "HEAD") != 0 && (body || !get))
     rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
   lua_pop(L, 2);
   return rc;
@@ -250,11 +269,15 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   const char *url = (lua_getfield(L, req, "url"), lua_tostring(L, -1));
   luaL_argcheck(L, url != NULL, 2, "req.url must be a string");
   rc = curl_easy_setopt(e, CURLOPT_URL, url);
-  /* Plain http never multiplexes (HTTP/2 only over TLS), but with PIPEWAIT
-  ** a request would wait for another one's whole answer on a new
-  ** connection before opening its own: no waiting there. */
-  if (rc == CURLE_OK && strncmp(url, "http:", 5) == 0)
-    rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, 0L);
+  if (strncasecmp(url, "http:", 5) == 0) {
+    /* Plain http never multiplexes (HTTP/2 only over TLS), but with PIPEWAIT
+    ** a request would wait for another one's whole answer on a new
+    ** connection before opening its own: no waiting there. */
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, 0L);
+    /* Plain http goes only to loopback with the key; a proxy (http_proxy,
+    ** ALL_PROXY) would get every byte of it in clear text: never one. */
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PROXY, "");
+  }
   lua_pop(L, 1);
   if (rc == CURLE_OK) rc = set_method(L, req, t);
   set_headers(L, req, t);
@@ -272,6 +295,12 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   lua_pop(L, 1);
   lua_getfield(L, req, "follow");
   luaL_argcheck(L, !lua_toboolean(L, -1), 2, "req.follow: redirects are followed in Lua");
+  lua_pop(L, 1);
+  /* On a reused connection that the server closes after reading the
+  ** request, libcurl sends it again on a new one without a word: a request
+  ** that must not run twice asks for a connection of its own. */
+  lua_getfield(L, req, "fresh_connection");
+  if (rc == CURLE_OK && lua_toboolean(L, -1)) rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   lua_pop(L, 1);
   return rc;
 }
@@ -362,10 +391,16 @@ static const char *error_kind(CURLcode code) {
 /* Sets the error fields of the result table on top for a failed transfer. */
 static void set_error(lua_State *L, Transfer *t) {
   const char *kind = t->kind, *msg;
+  /* libcurl says "Out of memory" for a header line over its limit: once
+  ** headers came, that is what it was, and no retry makes it shorter */
+  int long_header = t->kind == NULL && t->code == CURLE_OUT_OF_MEMORY && !t->no_memory && t->hlen > 0;
   if (kind == NULL)
-    kind = t->too_large ? "too_large" : t->no_memory ? "transport" : error_kind(t->code);
+    kind = t->too_large || long_header ? "too_large" : t->no_memory ? "transport" : error_kind(t->code);
   if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
     msg = lua_pushfstring(L, "response body larger than %I bytes", (lua_Integer)t->max_size);
+  else if (long_header)
+    msg = lua_pushfstring(L, "a response header line is over %d KiB (libcurl's limit)",
+                          CURL_MAX_HTTP_HEADER / 1024);
   else if (t->no_memory)
     msg = lua_pushliteral(L, "not enough memory for the response");
   else if (strcmp(kind, "interrupted") == 0)
