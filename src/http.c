@@ -18,6 +18,13 @@
 ** flags that poll turns into results. All state lives in the client
 ** userdata; there are no C globals.
 **
+** Lua code can run inside start and poll: any allocation may run a __gc
+** finalizer, and a finalizer may use the client. So start and poll never
+** hold a transfer that such code could free: start prepares its transfer
+** under a protected call and frees it itself on error; poll first moves
+** the finished transfers to a list of their own, then hands them over.
+** A poll inside a poll, and a close inside either, are refused.
+**
 ** The module needs nothing of the executable, so it also loads in stock
 ** lua5.4: Ctrl-C reaches it as a flag whose address hlua's host stores in
 ** the registry (HLUA_INTERRUPT_KEY), read when a client is made; without
@@ -41,7 +48,8 @@
 #define POLL_SLICE_MS 100       /* how often poll looks at Ctrl-C */
 
 /* A transfer is PREPARING until client:start has added it to the multi
-** handle, then IN_FLIGHT, then FINISHED ('code', or 'kind', is the outcome). */
+** handle, then IN_FLIGHT, then FINISHED ('code', or 'kind', is the outcome)
+** and moved to the client's 'done' list by poll. */
 enum { PREPARING, IN_FLIGHT, FINISHED };
 
 typedef struct Transfer {
@@ -64,8 +72,11 @@ typedef struct Transfer {
 typedef struct Client {
   CURLM *multi;
   CURLSH *share;
-  Transfer *list;        /* every transfer, in flight or finished */
+  Transfer *list;        /* transfers being prepared, in flight or just finished */
+  Transfer *done;        /* finished, being handed over by poll */
   lua_Integer next_id;
+  int polling;           /* inside poll */
+  int starting;          /* inside start (nested starts count) */
   volatile sig_atomic_t *interrupted; /* the host's Ctrl-C flag, or NULL */
 } Client;
 
@@ -128,11 +139,16 @@ static Client *check_client(lua_State *L) {
   return c;
 }
 
-/* Unlinks t from the client, detaches it from the multi handle and frees it. */
-static void free_transfer(Client *c, Transfer *t) {
+/* Unlinks t from the client's list. */
+static void unlink_transfer(Client *c, Transfer *t) {
   if (t->prev) t->prev->next = t->next;
   else c->list = t->next;
   if (t->next) t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+}
+
+/* Frees t (linked nowhere), detaching it from the multi handle. */
+static void destroy_transfer(Client *c, Transfer *t) {
   if (t->easy) {
     curl_multi_remove_handle(c->multi, t->easy); /* harmless when not added */
     curl_easy_cleanup(t->easy);
@@ -141,6 +157,12 @@ static void free_transfer(Client *c, Transfer *t) {
   free(t->body);
   free(t->head);
   free(t);
+}
+
+/* Unlinks t from the client's list and frees it. */
+static void free_transfer(Client *c, Transfer *t) {
+  unlink_transfer(c, t);
+  destroy_transfer(c, t);
 }
 
 /* Adds one "Name: value" line to the request's header list. */
@@ -305,14 +327,27 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   return rc;
 }
 
-/* client:start(req) -> id. The transfer joins the client's list before any
-** option is read, so an error raised halfway leaves it to close/__gc. */
+/* Sets transfer t (light userdata 3) up from the request (2) of client
+** (1); raises on misuse. Runs protected: see client_start. */
+static int prepare(lua_State *L) {
+  Client *c = lua_touserdata(L, 1);
+  Transfer *t = lua_touserdata(L, 3);
+  CURLcode rc = set_common(c, t);
+  if (rc == CURLE_OK) rc = set_request(L, 2, t);
+  if (rc != CURLE_OK) return luaL_error(L, "http: %s", curl_easy_strerror(rc));
+  return 0;
+}
+
+/* client:start(req) -> id. The transfer is the client's from the start
+** (its list), and prepared under a protected call, so that an error
+** raised halfway frees it here and nothing else can meanwhile. */
 static int client_start(lua_State *L) {
   Client *c = check_client(L);
   Transfer *t;
-  CURLcode rc;
   CURLMcode mrc;
+  int status;
   luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
   t = calloc(1, sizeof *t);
   if (t == NULL) return luaL_error(L, "not enough memory");
   t->next = c->list;
@@ -320,13 +355,20 @@ static int client_start(lua_State *L) {
   c->list = t;
   t->id = ++c->next_id;
   t->easy = curl_easy_init();
-  if (t->easy == NULL) return luaL_error(L, "curl_easy_init failed");
-  rc = set_common(c, t);
-  if (rc == CURLE_OK) rc = set_request(L, 2, t);
-  if (rc != CURLE_OK) {
-    lua_pushstring(L, curl_easy_strerror(rc));
+  if (t->easy == NULL) {
     free_transfer(c, t);
-    return luaL_error(L, "http: %s", lua_tostring(L, -1));
+    return luaL_error(L, "curl_easy_init failed");
+  }
+  lua_pushcfunction(L, prepare);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, 2);
+  lua_pushlightuserdata(L, t);
+  c->starting++;
+  status = lua_pcall(L, 3, 0, 0);
+  c->starting--;
+  if (status != LUA_OK) {
+    free_transfer(c, t);
+    return lua_error(L);
   }
   mrc = curl_multi_add_handle(c->multi, t->easy);
   if (mrc != CURLM_OK) {
@@ -477,20 +519,33 @@ static void abort_all(Client *c, const char *kind) {
     }
 }
 
-/* Pushes the list of finished transfers and frees them. Each is marked
-** done before this, so a memory error here leaves it to __gc. */
-static int push_finished(lua_State *L, Client *c) {
-  Transfer *t = c->list, *next;
-  int n = 0;
-  lua_newtable(L);
-  while (t) {
+/* Moves the finished transfers from the client's list to its 'done' list
+** (no Lua code runs here). */
+static void move_finished(Client *c) {
+  Transfer *t = c->list, *next, **tail = &c->done;
+  while (*tail) tail = &(*tail)->next;
+  for (; t; t = next) {
     next = t->next;
     if (t->state == FINISHED) {
-      push_result(L, t);
-      lua_rawseti(L, -2, ++n);
+      unlink_transfer(c, t);
+      *tail = t;
+      tail = &t->next;
     }
-    if (t->state != IN_FLIGHT) free_transfer(c, t); /* PREPARING: start raised */
-    t = next;
+  }
+}
+
+/* Pushes the list of the done transfers, freeing each once its result is
+** pushed. Lua code may run meanwhile (finalizers), but nothing it can do
+** reaches the done list: poll and close are refused inside poll. */
+static int push_done(lua_State *L, Client *c) {
+  Transfer *t;
+  int n = 0;
+  lua_newtable(L);
+  while ((t = c->done) != NULL) {
+    push_result(L, t);
+    lua_rawseti(L, -2, ++n);
+    c->done = t->next;
+    destroy_transfer(c, t);
   }
   return n;
 }
@@ -501,11 +556,9 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-/* client:poll(seconds) -> list of finished transfers, as soon as one
-** finishes or the time is up (then the list is empty). Looks at Ctrl-C
-** every POLL_SLICE_MS. */
-static int client_poll(lua_State *L) {
-  Client *c = check_client(L);
+/* The loop of client:poll (client at 1, seconds at 2), run protected. */
+static int poll_loop(lua_State *L) {
+  Client *c = lua_touserdata(L, 1);
   lua_Number timeout = luaL_optnumber(L, 2, 0);
   double deadline = now_ms() + (timeout > 0 ? timeout * 1000 : 0);
   for (;;) {
@@ -516,12 +569,35 @@ static int client_poll(lua_State *L) {
     mrc = curl_multi_perform(c->multi, &running);
     if (mrc != CURLM_OK) return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
     collect_finished(c);
+    move_finished(c);
     left_ms = deadline - now_ms();
-    if (push_finished(L, c) > 0 || running == 0 || left_ms <= 0) return 1;
-    lua_pop(L, 1);
+    if (c->done || running == 0 || left_ms <= 0) {
+      push_done(L, c);
+      return 1;
+    }
     mrc = curl_multi_poll(c->multi, NULL, 0, left_ms < POLL_SLICE_MS ? (int)left_ms + 1 : POLL_SLICE_MS, NULL);
     if (mrc != CURLM_OK) return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
   }
+}
+
+/* client:poll(seconds) -> list of finished transfers, as soon as one
+** finishes or the time is up (then the list is empty). Looks at Ctrl-C
+** every POLL_SLICE_MS. Refused inside another poll (a finalizer that runs
+** while results are handed over). */
+static int client_poll(lua_State *L) {
+  Client *c = check_client(L);
+  int status;
+  if (c->polling)
+    return luaL_error(L, "http: poll inside poll (from a __gc finalizer that ran there?)");
+  lua_settop(L, 2);
+  lua_pushcfunction(L, poll_loop);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, 2);
+  c->polling = 1;
+  status = lua_pcall(L, 2, 1, 0);
+  c->polling = 0;
+  if (status != LUA_OK) return lua_error(L);
+  return 1;
 }
 
 /* client:cancel(id) -> true if that transfer was in flight. */
@@ -549,11 +625,19 @@ static int client_pending(lua_State *L) {
   return 1;
 }
 
-/* __gc, __close and close: frees every transfer and the handles; safe twice. */
+/* __gc, __close and close: frees every transfer and the handles; safe
+** twice. Refused inside start or poll, which hold transfers. */
 static int client_close(lua_State *L) {
   Client *c = luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->polling || c->starting)
+    return luaL_error(L, "http: close of a client in use (from a __gc finalizer?)");
   if (c->multi) {
     while (c->list) free_transfer(c, c->list);
+    while (c->done) {
+      Transfer *t = c->done;
+      c->done = t->next;
+      destroy_transfer(c, t);
+    }
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
   }

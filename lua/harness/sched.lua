@@ -47,6 +47,7 @@ local npending = 0  -- transfers started and not yet reported
 local finished = {} -- transfer id -> result, for drivers
 local inflight = 0  -- request slots taken (started, or handed to a task not yet started)
 local slotq, sq_head, sq_tail = {}, 1, 0 -- waiting for a slot: tasks or driver tickets
+local polling = false -- inside client:poll, where __gc finalizers may run
 
 local function cap()
   return M.max_in_flight or config.max_in_flight()
@@ -279,7 +280,11 @@ local function loop(cond, deadline)
       timeout = wake_at > now and wake_at - now or 0
     end
     if npending > 0 then
-      deliver(client:poll(timeout and (timeout < POLL_CAP and timeout or POLL_CAP) or POLL_CAP))
+      polling = true
+      local ok, results = pcall(client.poll, client, timeout and (timeout < POLL_CAP and timeout or POLL_CAP) or POLL_CAP)
+      polling = false
+      if not ok then error(results, 0) end
+      deliver(results)
     elseif timeout == nil then
       error("harness: deadlock: waiting for a task that waits for something that will never happen", 0)
     elseif timeout > 0 and not rawsleep(timeout) then
@@ -289,10 +294,18 @@ local function loop(cond, deadline)
   end
 end
 
+-- A finalizer that runs inside client:poll (any allocation there may run
+-- one) cannot drive the loop that is polling.
+local function refuse_in_poll()
+  error(new_error("transport", "harness: cannot make a request or wait from inside the HTTP " ..
+    "client's poll (a __gc finalizer that ran there): do it outside the finalizer"), 0)
+end
+
 -- The loop, made safe against whatever it raises: under Ctrl-C (which may
 -- raise anywhere in the main thread, through the interpreter's hook) the
 -- tasks are dropped, so that none is left half-way for the next chunk.
 local function run_until(cond, deadline)
+  if polling then refuse_in_poll() end
   local _, ismain = co_running()
   if ismain then current = nil end -- left behind if an error cut a resume short
   local ok, err = pcall(loop, cond, deadline)
@@ -384,6 +397,7 @@ end
 function M.transfer(req)
   local c = client
   if not c then error("harness.sched: no client (sched.use_client)", 2) end
+  if polling then refuse_in_poll() end
   if interrupted() then on_interrupt() end
   acquire_slot()
   local me = running_task()
