@@ -49,6 +49,10 @@ int hlua_interrupted(void);
 ** handler that adds a traceback and with Ctrl-C armed. */
 int hlua_docall(lua_State *L, int narg, int nres);
 
+/* lua_CFunction resume(co, ...): coroutine.resume, with Ctrl-C reaching
+** the resumed coroutine's Lua code (host.resume, for the scheduler). */
+int hlua_resume(lua_State *L);
+
 /* ---- json.c: harness.json ---- */
 
 /* luaopen of harness.json: decode, encode, null, array, object. */

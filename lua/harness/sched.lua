@@ -17,7 +17,8 @@ local check = require "harness.check"
 local fmt = require "harness.fmt"
 
 local clock, rawsleep, make_error, interrupted = host.clock, host.sleep, host.error, host.interrupted
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- host.resume is coroutine.resume with Ctrl-C reaching the task's own code
+local co_create, co_resume, co_yield = coroutine.create, host.resume, coroutine.yield
 local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack, select, type = table.pack, table.unpack, select, type
@@ -302,17 +303,17 @@ local function refuse_in_poll()
 end
 
 -- The loop, made safe against whatever it raises: under Ctrl-C (which may
--- raise anywhere in the main thread, through the interpreter's hook) the
--- tasks are dropped, so that none is left half-way for the next chunk.
+-- raise anywhere in Lua code, through the interpreter's hook) the tasks are
+-- dropped, so that none is left half-way for the next chunk.
 local function run_until(cond, deadline)
   if polling then refuse_in_poll() end
   local _, ismain = co_running()
   if ismain then current = nil end -- left behind if an error cut a resume short
   local ok, err = pcall(loop, cond, deadline)
-  if not ok then
-    if interrupted() then drop_everything() end
-    error(err, 0)
-  end
+  -- Ctrl-C, however it ended the loop (a task it stopped, which may be all
+  -- that cond waited for, or the interpreter's hook in this code): one error
+  if interrupted() then on_interrupt() end
+  if not ok then error(err, 0) end
 end
 
 -- Takes a request slot for the caller, waiting for one if all are taken.
@@ -426,7 +427,7 @@ function M.sleep(seconds)
   local s = tonumber(seconds)
   if not s or s ~= s or s < 0 then
     check.argerror("sleep", 1, "non-negative number of seconds expected, got " ..
-      (s and tostring(s) or type(seconds)))
+      (s ~= s and "nan" or s and tostring(s) or type(seconds)))
   end
   local me = running_task()
   if me then
