@@ -63,6 +63,9 @@ typedef struct Transfer {
   size_t hlen, hcap;
   curl_off_t max_size;   /* 0: no cap */
   int too_large, no_memory;
+  int no_replay;         /* the request must not be sent twice */
+  int attempts;          /* times libcurl was about to send it */
+  int replay_refused;    /* on_prereq stopped a second sending */
   int state;             /* PREPARING, IN_FLIGHT or FINISHED */
   CURLcode code;
   const char *kind;      /* set when hlua, not curl, ended it */
@@ -129,6 +132,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return 0;
   }
   return n;
+}
+
+/* CURLOPT_PREREQFUNCTION: called each time the request is about to go
+** out. A second time for one transfer is libcurl sending it again on a new
+** connection, unasked, because the reused one closed without an answer:
+** the server may have read and acted on it. Refused for a request that
+** must not run twice; the Lua layer's retry rules decide instead. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port) {
+  Transfer *t = ud;
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  if (++t->attempts > 1 && t->no_replay) {
+    t->replay_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
 }
 
 /* ---------- transfers ---------- */
@@ -269,6 +288,8 @@ static CURLcode set_common(Client *c, Transfer *t) {
   SET(CURLOPT_WRITEDATA, (void *)t);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, (void *)t);
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, (void *)t);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_SHARE, c->share);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -318,11 +339,8 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   lua_getfield(L, req, "follow");
   luaL_argcheck(L, !lua_toboolean(L, -1), 2, "req.follow: redirects are followed in Lua");
   lua_pop(L, 1);
-  /* On a reused connection that the server closes after reading the
-  ** request, libcurl sends it again on a new one without a word: a request
-  ** that must not run twice asks for a connection of its own. */
-  lua_getfield(L, req, "fresh_connection");
-  if (rc == CURLE_OK && lua_toboolean(L, -1)) rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  lua_getfield(L, req, "no_replay"); /* see on_prereq */
+  t->no_replay = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return rc;
 }
@@ -437,8 +455,12 @@ static void set_error(lua_State *L, Transfer *t) {
   ** headers came, that is what it was, and no retry makes it shorter */
   int long_header = t->kind == NULL && t->code == CURLE_OUT_OF_MEMORY && !t->no_memory && t->hlen > 0;
   if (kind == NULL)
-    kind = t->too_large || long_header ? "too_large" : t->no_memory ? "transport" : error_kind(t->code);
-  if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
+    kind = t->too_large || long_header ? "too_large" :
+           t->no_memory || t->replay_refused ? "transport" : error_kind(t->code);
+  if (t->replay_refused)
+    msg = lua_pushliteral(L, "the connection closed without an answer after the request "
+                             "went out; not sent again (the server may have acted on it)");
+  else if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
     msg = lua_pushfstring(L, "response body larger than %I bytes", (lua_Integer)t->max_size);
   else if (long_header)
     msg = lua_pushfstring(L, "a response header line is over %d KiB (libcurl's limit)",
@@ -485,7 +507,7 @@ static void push_result(lua_State *L, Transfer *t) {
   lua_setfield(L, -2, "elapsed");
   /* conservative for non-idempotent retries: true once connected and
   ** about to send, whether or not the server got it all */
-  lua_pushboolean(L, pretransfer > 0 || status > 0);
+  lua_pushboolean(L, pretransfer > 0 || status > 0 || t->attempts > 1);
   lua_setfield(L, -2, "sent");
   lua_pushinteger(L, (lua_Integer)t->code);
   lua_setfield(L, -2, "curl_code");

@@ -159,7 +159,7 @@ end
 --- A request function (harness.request's) over a transport:
 ---   transport.transfer(req) -> result: req has method, url, headers (a
 ---     list of "Name: value"), body, timeout, connect_timeout, max_size,
----     ca_bundle, fresh_connection; the result has status, headers, body, url, elapsed,
+---     ca_bundle, no_replay; the result has status, headers, body, url, elapsed,
 ---     sent, and error, error_kind, curl_code when no answer came;
 ---   transport.sleep(seconds): waits between retries.
 function M.new(transport)
@@ -190,13 +190,13 @@ function M.new(transport)
     local retries, hops = 0, 0
     while true do
       local headers = hop_headers(base, target, relative, account)
-      -- a request that must not run twice never goes on a reused
-      -- connection: libcurl would send it again, unasked, if the server
-      -- closed that connection after reading it; our retry rules decide
+      -- a request that must not run twice is never sent again by libcurl
+      -- on its own (it would, unasked, when a reused connection closed
+      -- after the server read it): our retry rules decide
       local req = {method = method, url = target, headers = header_lines(headers), body = body,
                    timeout = opts.timeout or s.timeout, connect_timeout = s.connect_timeout,
                    max_size = opts.max_size or s.max_size, ca_bundle = s.ca_bundle,
-                   fresh_connection = not IDEMPOTENT[method]}
+                   no_replay = not IDEMPOTENT[method]}
       local r = transfer(req)
       if s.trace > 0 then
         req.header_list = headers
