@@ -539,8 +539,8 @@ function M.redact(s)
 end
 
 -- How many bytes past a cut the redaction must see so that a secret that
--- starts before the cut is masked whole, in any form.
-local function redact_reach()
+-- starts before the cut is masked whole, in any form (0 without a key).
+function M.redact_reach()
   return forms and 6 * #forms.secret + 8 or 0
 end
 
@@ -549,7 +549,7 @@ end
 function M.redact_head(s, n)
   if #s <= n then return M.redact(s) end
   M.redact("") -- the key, if there is one
-  return redact_known(s:sub(1, n + redact_reach())):sub(1, n)
+  return redact_known(s:sub(1, n + M.redact_reach())):sub(1, n)
 end
 
 M.mask = mask

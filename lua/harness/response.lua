@@ -14,6 +14,7 @@ local M = {}
 local BODY_IN_ERROR = 4096 -- bytes of a body kept in an error
 local EXCERPT = 200        -- characters of an HTML page in a message
 local PAGE_HEAD = 8192     -- bytes of a page looked at for its title or text
+local REDECODE_MAX = 1024 * 1024 -- bytes of a body decoded again, redacted, for an error
 local REASONS = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
   [405] = "Method Not Allowed", [409] = "Conflict", [429] = "Too Many Requests",
@@ -36,14 +37,18 @@ local function decode(body)
 end
 
 -- A json error for a body that does not decode ('err': the decoder's). Its
--- message quotes the text around the error, so it comes from decoding the
--- redacted body: redacting the message afterwards would miss a key that
--- the excerpt cuts.
+-- message quotes 24 bytes either side of the error, and redacting the
+-- message afterwards would miss a key that this excerpt cuts. So when some
+-- form of the key is near the error, the message comes from decoding the
+-- redacted body (a small one: the redaction copies it), or goes without
+-- the excerpt.
 local function json_error(fields, body, err)
   local msg = err.message
-  local redacted = config.redact(body)
-  if redacted ~= body then
-    local ok, again = decode(redacted)
+  local at, reach = math.tointeger(err.offset) or 1, config.redact_reach() + 32
+  local near = body:sub(math.max(1, at - reach), at + reach)
+  if config.redact(near) ~= near then
+    local ok, again = true, nil
+    if #body <= REDECODE_MAX then ok, again = decode(config.redact(body)) end
     msg = ok and msg:gsub(" near '.*$", "") or again.message
   end
   fields.kind = "json"

@@ -117,6 +117,24 @@ describe("redaction", function()
     end
   end)
 
+  it("a decode error next to the key quotes the redacted body, or nothing of it", function()
+    local response = require "harness.response"
+    for _, pad in ipairs({0, 2 * 1024 * 1024}) do
+      local body = (" "):rep(pad) .. '{"token":"' .. KEY .. '"x}'
+      local res = response.new({status = 200, headers = {["content-type"] = "application/json"},
+                                body = body, url = "https://x.example/p"}, "GET", "/p", 0)
+      local ok, e = pcall(response.body, res, 1)
+      assert.is_false(ok)
+      assert.equal("json", e.kind)
+      assert_clean(e.message, "pad " .. pad)
+      if pad == 0 then
+        assert.matches("near '[^']*%*%*%*%*\"x}'$", e.message)
+      else
+        assert.matches("at line 1 column %d+$", e.message)
+      end
+    end
+  end)
+
   it("masks whatever looks like a key in a config error", function()
     local mine = config.use_world{
       getenv = function(name)
