@@ -427,6 +427,19 @@ local function unescape(s)
   return (s:gsub("%%(%x%x)", hexchar):gsub("\\[uU]00(%x%x)", hexchar))
 end
 
+-- Does s hold a %XX or \u00XX escape? Plain finds first: a pattern search
+-- tries every position, and printers pass whole outputs.
+local function has_escape(s)
+  for _, lead in ipairs({"%", "\\u00", "\\U00"}) do
+    local i = s:find(lead, 1, true)
+    while i do
+      if s:find("^%x%x", i + #lead) then return true end
+      i = s:find(lead, i + 1, true)
+    end
+  end
+  return false
+end
+
 -- The pieces of s between 'spans' ({from, to} in order), each span "****".
 local function splice(s, spans)
   local out, pos = {}, 1
@@ -508,7 +521,7 @@ function M.learn_key(k)
   if #k < 8 then return end
   local secret = secret_of(k)
   local function literal(x) return (x:gsub("%p", "%%%0")) end
-  forms = {key = literal(k), masked = mask(k):gsub("%%", "%%%%"), secret = secret,
+  forms = {key = k, key_pattern = literal(k), masked = mask(k):gsub("%%", "%%%%"), secret = secret,
            secret_pattern = literal(secret), cores = base64_cores(secret)}
 end
 
@@ -522,8 +535,12 @@ end
 function redact_known(s)
   local f = forms
   if not f or type(s) ~= "string" then return s end
-  s = s:gsub(f.key, f.masked):gsub(f.secret_pattern, "****")
-  if s:find("[%%\\]") and unescape(s):find(f.secret, 1, true) then s = redact_escaped(s, f.secret) end
+  -- each pass only where it has something to do: printers pass whole outputs
+  if s:find(f.key, 1, true) then s = s:gsub(f.key_pattern, f.masked) end
+  if s:find(f.secret, 1, true) then s = s:gsub(f.secret_pattern, "****") end
+  if has_escape(s) and unescape(s):find(f.secret, 1, true) then
+    s = redact_escaped(s, f.secret)
+  end
   for _, core in ipairs(f.cores) do
     if s:find(core, 1, true) then s = redact_base64(s, core) end
   end
