@@ -21,7 +21,7 @@ local DEFAULT_ENDPOINT = "https://app.harness.io"
 
 local DEFAULT_MAX_IN_FLIGHT = 32
 
-local key          -- the API key, never stored anywhere else
+local key          -- the API key, never stored outside this file
 local forms        -- what redaction looks for while a key is known (see redaction)
 local settings     -- the resolved public settings (key masked)
 local resolving_error
