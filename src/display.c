@@ -5,6 +5,13 @@
 ** __tostring of their own) as tostring gives them, tables as JSON with
 ** sorted keys (the same data always prints the same, so outputs diff
 ** well), indented when asked.
+**
+** What hlua prints itself never shows the API key's secret, even when a
+** server echoed it into the data: once the configuration has read a key,
+** lua/harness/config.lua sets its redact_printed, and every text these
+** printers make goes through it. Until then printing reads nothing of the
+** configuration. (What a script writes itself, with io.write or print, is
+** its own business.)
 */
 #include <stdio.h>
 #include <unistd.h>
@@ -13,6 +20,21 @@
 #include <lua.h>
 
 #include "hlua.h"
+
+/* Replaces the string at idx by its redaction when the configuration has
+** registered one (package.loaded["harness.config"].redact_printed). */
+static void redact(lua_State *L, int idx) {
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE) == LUA_TTABLE &&
+      lua_getfield(L, -1, "harness.config") == LUA_TTABLE &&
+      lua_getfield(L, -1, "redact_printed") == LUA_TFUNCTION) {
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) lua_replace(L, idx);
+  }
+  lua_settop(L, top);
+}
 
 /* Pushes harness.json.encode (opening harness.json if no one has yet). */
 static void push_encode(lua_State *L) {
@@ -109,7 +131,10 @@ static int encode(lua_State *L, int idx, int indent) {
 
 void hlua_display(lua_State *L, int idx, int indent) {
   idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) == LUA_TSTRING) return;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    redact(L, idx);
+    return;
+  }
   if (lua_isnil(L, idx)) {
     lua_pushliteral(L, "null");
   } else if (is_data(L, idx)) {
@@ -134,6 +159,7 @@ void hlua_display(lua_State *L, int idx, int indent) {
     luaL_tolstring(L, idx, NULL);
   }
   lua_replace(L, idx);
+  redact(L, idx);
 }
 
 /* Runs hlua_display on the value at index 1, for the protected call in
@@ -146,7 +172,7 @@ static int display_first(lua_State *L) {
 
 int hlua_display_table(lua_State *L, int idx, int indent) {
   idx = lua_absindex(L, idx);
-  if (!is_data(L, idx)) return 0;
+  if (!is_data(L, idx) && lua_type(L, idx) != LUA_TSTRING) return 0;
   lua_pushcfunction(L, display_first);
   lua_pushvalue(L, idx);
   lua_pushboolean(L, indent);

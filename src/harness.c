@@ -132,7 +132,8 @@ static int open_host(lua_State *L) {
       {"interrupted", host_interrupted}, {"isatty", host_isatty},
       {"file_mode", host_file_mode}, {"error", hlua_make_error},
       {"is_error", hlua_is_error},   {"print", hlua_print_values},
-      {"write_secret", host_write_secret}, {NULL, NULL}};
+      {"write_secret", host_write_secret}, {"resume", hlua_resume},
+      {NULL, NULL}};
   luaL_newlib(L, funcs);
   lua_pushliteral(L, HLUA_VERSION);
   lua_setfield(L, -2, "version");

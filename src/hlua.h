@@ -50,6 +50,10 @@ int hlua_interrupted(void);
 ** handler that adds a traceback and with Ctrl-C armed. */
 int hlua_docall(lua_State *L, int narg, int nres);
 
+/* lua_CFunction resume(co, ...): coroutine.resume, with Ctrl-C reaching
+** the resumed coroutine's Lua code (host.resume, for the scheduler). */
+int hlua_resume(lua_State *L);
+
 /* ---- json.c: harness.json ---- */
 
 /* luaopen of harness.json: decode, encode, null, array, object. */
@@ -59,11 +63,12 @@ int hlua_open_json(lua_State *L);
 
 /* Replaces the value at idx by its text (strings as they are, nil as null,
 ** tables as JSON with sorted keys, indented when 'indent'; a module as its
-** function list). Raises when a table can be shown neither way. */
+** function list), the API key's secret masked. Raises when a table can be
+** shown neither way. */
 void hlua_display(lua_State *L, int idx, int indent);
 
-/* Like hlua_display for data (tables), protected: returns 0 and leaves the
-** value as it is when it is not data or cannot be encoded. */
+/* Like hlua_display for data (tables) and strings, protected: returns 0 and
+** leaves the value as it is when it is neither or cannot be shown. */
 int hlua_display_table(lua_State *L, int idx, int indent);
 
 /* lua_CFunction print(...): each value on its own line of stdout, as -p

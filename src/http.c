@@ -18,6 +18,13 @@
 ** flags that poll turns into results. All state lives in the client
 ** userdata; there are no C globals.
 **
+** Lua code can run inside start and poll: any allocation may run a __gc
+** finalizer, and a finalizer may use the client. So start and poll never
+** hold a transfer that such code could free: start prepares its transfer
+** under a protected call and frees it itself on error; poll first moves
+** the finished transfers to a list of their own, then hands them over.
+** A poll inside a poll, and a close inside either, are refused.
+**
 ** The module needs nothing of the executable, so it also loads in stock
 ** lua5.4: Ctrl-C reaches it as a flag whose address hlua's host stores in
 ** the registry (HLUA_INTERRUPT_KEY), read when a client is made; without
@@ -25,6 +32,7 @@
 */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <time.h>
 
@@ -40,7 +48,8 @@
 #define POLL_SLICE_MS 100       /* how often poll looks at Ctrl-C */
 
 /* A transfer is PREPARING until client:start has added it to the multi
-** handle, then IN_FLIGHT, then FINISHED ('code', or 'kind', is the outcome). */
+** handle, then IN_FLIGHT, then FINISHED ('code', or 'kind', is the outcome)
+** and moved to the client's 'done' list by poll. */
 enum { PREPARING, IN_FLIGHT, FINISHED };
 
 typedef struct Transfer {
@@ -54,6 +63,9 @@ typedef struct Transfer {
   size_t hlen, hcap;
   curl_off_t max_size;   /* 0: no cap */
   int too_large, no_memory;
+  int no_replay;         /* the request must not be sent twice */
+  int attempts;          /* times libcurl was about to send it */
+  int replay_refused;    /* on_prereq stopped a second sending */
   int state;             /* PREPARING, IN_FLIGHT or FINISHED */
   CURLcode code;
   const char *kind;      /* set when hlua, not curl, ended it */
@@ -63,8 +75,11 @@ typedef struct Transfer {
 typedef struct Client {
   CURLM *multi;
   CURLSH *share;
-  Transfer *list;        /* every transfer, in flight or finished */
+  Transfer *list;        /* transfers being prepared, in flight or just finished */
+  Transfer *done;        /* finished, being handed over by poll */
   lua_Integer next_id;
+  int polling;           /* inside poll */
+  int starting;          /* inside start (nested starts count) */
   volatile sig_atomic_t *interrupted; /* the host's Ctrl-C flag, or NULL */
 } Client;
 
@@ -119,6 +134,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return n;
 }
 
+/* CURLOPT_PREREQFUNCTION: called each time the request is about to go
+** out. A second time for one transfer is libcurl sending it again on a new
+** connection, unasked, because the reused one closed without an answer:
+** the server may have read and acted on it. Refused for a request that
+** must not run twice; the Lua layer's retry rules decide instead. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port) {
+  Transfer *t = ud;
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  if (++t->attempts > 1 && t->no_replay) {
+    t->replay_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 /* ---------- transfers ---------- */
 
 static Client *check_client(lua_State *L) {
@@ -127,11 +158,16 @@ static Client *check_client(lua_State *L) {
   return c;
 }
 
-/* Unlinks t from the client, detaches it from the multi handle and frees it. */
-static void free_transfer(Client *c, Transfer *t) {
+/* Unlinks t from the client's list. */
+static void unlink_transfer(Client *c, Transfer *t) {
   if (t->prev) t->prev->next = t->next;
   else c->list = t->next;
   if (t->next) t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+}
+
+/* Frees t (linked nowhere), detaching it from the multi handle. */
+static void destroy_transfer(Client *c, Transfer *t) {
   if (t->easy) {
     curl_multi_remove_handle(c->multi, t->easy); /* harmless when not added */
     curl_easy_cleanup(t->easy);
@@ -140,6 +176,12 @@ static void free_transfer(Client *c, Transfer *t) {
   free(t->body);
   free(t->head);
   free(t);
+}
+
+/* Unlinks t from the client's list and frees it. */
+static void free_transfer(Client *c, Transfer *t) {
+  unlink_transfer(c, t);
+  destroy_transfer(c, t);
 }
 
 /* Adds one "Name: value" line to the request's header list. */
@@ -195,23 +237,41 @@ static long opt_ms(lua_State *L, int req, const char *name, long def) {
   return s > 0 && s < 0.001 ? 1 : (long)(s * 1000 + 0.5);
 }
 
-/* Sets the method and the body from req.method and req.body. */
+/* Is s (of length n) an HTTP method token? It goes on the wire as it is:
+** a space or a line break in it would forge the request line or headers. */
+static int is_token(const char *s, size_t n) {
+  size_t i;
+  if (n == 0) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+          (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch))))
+      return 0;
+  }
+  return 1;
+}
+
+/* Sets the method and the body from req.method and req.body: the method
+** asked for, whatever the body (libcurl would send a GET with a body as
+** POST); HEAD with a body is refused. */
 static CURLcode set_method(lua_State *L, int req, Transfer *t) {
   CURL *e = t->easy;
-  const char *method = (lua_getfield(L, req, "method"), luaL_optstring(L, -1, "GET"));
-  size_t blen = 0;
+  size_t mlen = 3, blen = 0;
+  const char *method = (lua_getfield(L, req, "method"), luaL_optlstring(L, -1, "GET", &mlen));
   const char *body = (lua_getfield(L, req, "body"), lua_tolstring(L, -1, &blen));
+  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
   CURLcode rc = CURLE_OK;
+  luaL_argcheck(L, is_token(method, mlen), 2, "req.method must be an HTTP method token");
   luaL_argcheck(L, body || lua_isnil(L, -1), 2, "req.body must be a string");
-  if (strcmp(method, "HEAD") == 0)
+  if (strcmp(method, "HEAD") == 0) {
+    luaL_argcheck(L, body == NULL, 2, "req.body: HEAD sends no body");
     rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  else if (body || strcmp(method, "POST") == 0) {
+  } else if (body || post) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
     if (!add_header(t, "Expect:")) rc = CURLE_OUT_OF_MEMORY; /* no 100-continue round trip */
   }
-  if (rc == CURLE_OK && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-      strcmp(method, "POST") != 0)
+  if (rc == CURLE_OK && !post && strcmp(method, "HEAD") != 0 && (body || !get))
     rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
   lua_pop(L, 2);
   return rc;
@@ -228,6 +288,8 @@ static CURLcode set_common(Client *c, Transfer *t) {
   SET(CURLOPT_WRITEDATA, (void *)t);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, (void *)t);
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, (void *)t);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_SHARE, c->share);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -250,11 +312,15 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   const char *url = (lua_getfield(L, req, "url"), lua_tostring(L, -1));
   luaL_argcheck(L, url != NULL, 2, "req.url must be a string");
   rc = curl_easy_setopt(e, CURLOPT_URL, url);
-  /* Plain http never multiplexes (HTTP/2 only over TLS), but with PIPEWAIT
-  ** a request would wait for another one's whole answer on a new
-  ** connection before opening its own: no waiting there. */
-  if (rc == CURLE_OK && strncmp(url, "http:", 5) == 0)
-    rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, 0L);
+  if (strncasecmp(url, "http:", 5) == 0) {
+    /* Plain http never multiplexes (HTTP/2 only over TLS), but with PIPEWAIT
+    ** a request would wait for another one's whole answer on a new
+    ** connection before opening its own: no waiting there. */
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PIPEWAIT, 0L);
+    /* Plain http goes only to loopback with the key; a proxy (http_proxy,
+    ** ALL_PROXY) would get every byte of it in clear text: never one. */
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PROXY, "");
+  }
   lua_pop(L, 1);
   if (rc == CURLE_OK) rc = set_method(L, req, t);
   set_headers(L, req, t);
@@ -273,17 +339,33 @@ static CURLcode set_request(lua_State *L, int req, Transfer *t) {
   lua_getfield(L, req, "follow");
   luaL_argcheck(L, !lua_toboolean(L, -1), 2, "req.follow: redirects are followed in Lua");
   lua_pop(L, 1);
+  lua_getfield(L, req, "no_replay"); /* see on_prereq */
+  t->no_replay = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   return rc;
 }
 
-/* client:start(req) -> id. The transfer joins the client's list before any
-** option is read, so an error raised halfway leaves it to close/__gc. */
+/* Sets transfer t (light userdata 3) up from the request (2) of client
+** (1); raises on misuse. Runs protected: see client_start. */
+static int prepare(lua_State *L) {
+  Client *c = lua_touserdata(L, 1);
+  Transfer *t = lua_touserdata(L, 3);
+  CURLcode rc = set_common(c, t);
+  if (rc == CURLE_OK) rc = set_request(L, 2, t);
+  if (rc != CURLE_OK) return luaL_error(L, "http: %s", curl_easy_strerror(rc));
+  return 0;
+}
+
+/* client:start(req) -> id. The transfer is the client's from the start
+** (its list), and prepared under a protected call, so that an error
+** raised halfway frees it here and nothing else can meanwhile. */
 static int client_start(lua_State *L) {
   Client *c = check_client(L);
   Transfer *t;
-  CURLcode rc;
   CURLMcode mrc;
+  int status;
   luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
   t = calloc(1, sizeof *t);
   if (t == NULL) return luaL_error(L, "not enough memory");
   t->next = c->list;
@@ -291,13 +373,20 @@ static int client_start(lua_State *L) {
   c->list = t;
   t->id = ++c->next_id;
   t->easy = curl_easy_init();
-  if (t->easy == NULL) return luaL_error(L, "curl_easy_init failed");
-  rc = set_common(c, t);
-  if (rc == CURLE_OK) rc = set_request(L, 2, t);
-  if (rc != CURLE_OK) {
-    lua_pushstring(L, curl_easy_strerror(rc));
+  if (t->easy == NULL) {
     free_transfer(c, t);
-    return luaL_error(L, "http: %s", lua_tostring(L, -1));
+    return luaL_error(L, "curl_easy_init failed");
+  }
+  lua_pushcfunction(L, prepare);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, 2);
+  lua_pushlightuserdata(L, t);
+  c->starting++;
+  status = lua_pcall(L, 3, 0, 0);
+  c->starting--;
+  if (status != LUA_OK) {
+    free_transfer(c, t);
+    return lua_error(L);
   }
   mrc = curl_multi_add_handle(c->multi, t->easy);
   if (mrc != CURLM_OK) {
@@ -362,10 +451,20 @@ static const char *error_kind(CURLcode code) {
 /* Sets the error fields of the result table on top for a failed transfer. */
 static void set_error(lua_State *L, Transfer *t) {
   const char *kind = t->kind, *msg;
+  /* libcurl says "Out of memory" for a header line over its limit: once
+  ** headers came, that is what it was, and no retry makes it shorter */
+  int long_header = t->kind == NULL && t->code == CURLE_OUT_OF_MEMORY && !t->no_memory && t->hlen > 0;
   if (kind == NULL)
-    kind = t->too_large ? "too_large" : t->no_memory ? "transport" : error_kind(t->code);
-  if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
+    kind = t->too_large || long_header ? "too_large" :
+           t->no_memory || t->replay_refused ? "transport" : error_kind(t->code);
+  if (t->replay_refused)
+    msg = lua_pushliteral(L, "the connection closed without an answer after the request "
+                             "went out; not sent again (the server may have acted on it)");
+  else if (t->too_large || t->code == CURLE_FILESIZE_EXCEEDED) /* streamed, or a Content-Length */
     msg = lua_pushfstring(L, "response body larger than %I bytes", (lua_Integer)t->max_size);
+  else if (long_header)
+    msg = lua_pushfstring(L, "a response header line is over %d KiB (libcurl's limit)",
+                          CURL_MAX_HTTP_HEADER / 1024);
   else if (t->no_memory)
     msg = lua_pushliteral(L, "not enough memory for the response");
   else if (strcmp(kind, "interrupted") == 0)
@@ -408,7 +507,7 @@ static void push_result(lua_State *L, Transfer *t) {
   lua_setfield(L, -2, "elapsed");
   /* conservative for non-idempotent retries: true once connected and
   ** about to send, whether or not the server got it all */
-  lua_pushboolean(L, pretransfer > 0 || status > 0);
+  lua_pushboolean(L, pretransfer > 0 || status > 0 || t->attempts > 1);
   lua_setfield(L, -2, "sent");
   lua_pushinteger(L, (lua_Integer)t->code);
   lua_setfield(L, -2, "curl_code");
@@ -442,20 +541,33 @@ static void abort_all(Client *c, const char *kind) {
     }
 }
 
-/* Pushes the list of finished transfers and frees them. Each is marked
-** done before this, so a memory error here leaves it to __gc. */
-static int push_finished(lua_State *L, Client *c) {
-  Transfer *t = c->list, *next;
-  int n = 0;
-  lua_newtable(L);
-  while (t) {
+/* Moves the finished transfers from the client's list to its 'done' list
+** (no Lua code runs here). */
+static void move_finished(Client *c) {
+  Transfer *t = c->list, *next, **tail = &c->done;
+  while (*tail) tail = &(*tail)->next;
+  for (; t; t = next) {
     next = t->next;
     if (t->state == FINISHED) {
-      push_result(L, t);
-      lua_rawseti(L, -2, ++n);
+      unlink_transfer(c, t);
+      *tail = t;
+      tail = &t->next;
     }
-    if (t->state != IN_FLIGHT) free_transfer(c, t); /* PREPARING: start raised */
-    t = next;
+  }
+}
+
+/* Pushes the list of the done transfers, freeing each once its result is
+** pushed. Lua code may run meanwhile (finalizers), but nothing it can do
+** reaches the done list: poll and close are refused inside poll. */
+static int push_done(lua_State *L, Client *c) {
+  Transfer *t;
+  int n = 0;
+  lua_newtable(L);
+  while ((t = c->done) != NULL) {
+    push_result(L, t);
+    lua_rawseti(L, -2, ++n);
+    c->done = t->next;
+    destroy_transfer(c, t);
   }
   return n;
 }
@@ -466,11 +578,9 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-/* client:poll(seconds) -> list of finished transfers, as soon as one
-** finishes or the time is up (then the list is empty). Looks at Ctrl-C
-** every POLL_SLICE_MS. */
-static int client_poll(lua_State *L) {
-  Client *c = check_client(L);
+/* The loop of client:poll (client at 1, seconds at 2), run protected. */
+static int poll_loop(lua_State *L) {
+  Client *c = lua_touserdata(L, 1);
   lua_Number timeout = luaL_optnumber(L, 2, 0);
   double deadline = now_ms() + (timeout > 0 ? timeout * 1000 : 0);
   for (;;) {
@@ -481,12 +591,35 @@ static int client_poll(lua_State *L) {
     mrc = curl_multi_perform(c->multi, &running);
     if (mrc != CURLM_OK) return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
     collect_finished(c);
+    move_finished(c);
     left_ms = deadline - now_ms();
-    if (push_finished(L, c) > 0 || running == 0 || left_ms <= 0) return 1;
-    lua_pop(L, 1);
+    if (c->done || running == 0 || left_ms <= 0) {
+      push_done(L, c);
+      return 1;
+    }
     mrc = curl_multi_poll(c->multi, NULL, 0, left_ms < POLL_SLICE_MS ? (int)left_ms + 1 : POLL_SLICE_MS, NULL);
     if (mrc != CURLM_OK) return luaL_error(L, "http: %s", curl_multi_strerror(mrc));
   }
+}
+
+/* client:poll(seconds) -> list of finished transfers, as soon as one
+** finishes or the time is up (then the list is empty). Looks at Ctrl-C
+** every POLL_SLICE_MS. Refused inside another poll (a finalizer that runs
+** while results are handed over). */
+static int client_poll(lua_State *L) {
+  Client *c = check_client(L);
+  int status;
+  if (c->polling)
+    return luaL_error(L, "http: poll inside poll (from a __gc finalizer that ran there?)");
+  lua_settop(L, 2);
+  lua_pushcfunction(L, poll_loop);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, 2);
+  c->polling = 1;
+  status = lua_pcall(L, 2, 1, 0);
+  c->polling = 0;
+  if (status != LUA_OK) return lua_error(L);
+  return 1;
 }
 
 /* client:cancel(id) -> true if that transfer was in flight. */
@@ -514,11 +647,19 @@ static int client_pending(lua_State *L) {
   return 1;
 }
 
-/* __gc, __close and close: frees every transfer and the handles; safe twice. */
+/* __gc, __close and close: frees every transfer and the handles; safe
+** twice. Refused inside start or poll, which hold transfers. */
 static int client_close(lua_State *L) {
   Client *c = luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->polling || c->starting)
+    return luaL_error(L, "http: close of a client in use (from a __gc finalizer?)");
   if (c->multi) {
     while (c->list) free_transfer(c, c->list);
+    while (c->done) {
+      Transfer *t = c->done;
+      c->done = t->next;
+      destroy_transfer(c, t);
+    }
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
   }

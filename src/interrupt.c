@@ -6,8 +6,14 @@
 ** code that waits outside Lua (the HTTP module's poll, host.sleep), which
 ** reads it through a pointer in the registry. A second Ctrl-C kills the
 ** process, as in lua.c. Depends on errors.c (the error it raises).
+**
+** A hook belongs to one Lua thread, and a task is a coroutine: the
+** scheduler resumes tasks with hlua_resume, which makes the thread it
+** resumes the one the signal handler hooks (and hooks it at once when
+** Ctrl-C came before), so that Ctrl-C stops a task's CPU-bound code too.
 */
 #include <signal.h>
+#include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -17,7 +23,7 @@
 /* The one mutable global of the host: a signal handler can reach nothing
 ** else. 'signal_state' is the state whose code the hook stops. */
 static volatile sig_atomic_t interrupted = 0;
-static lua_State *signal_state = NULL;
+static lua_State *volatile signal_state = NULL;
 
 int hlua_interrupted(void) { return interrupted != 0; }
 
@@ -36,13 +42,72 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
   lua_error(L);
 }
 
+/* Makes thread L stop at its next step of Lua code. */
+static void arm(lua_State *L) {
+  lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
 /* First Ctrl-C: flag it and stop the Lua code at its next step; the
 ** handler is reset, so a second one kills the process. */
 static void on_sigint(int sig) {
-  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  lua_State *L = signal_state;
   signal(sig, SIG_DFL);
   interrupted = 1;
-  if (signal_state) lua_sethook(signal_state, stop_hook, flag, 1);
+  if (L) arm(L);
+}
+
+/* The status coroutine.status would give co, seen from L. */
+static const char *co_status(lua_State *L, lua_State *co) {
+  lua_Debug ar;
+  if (L == co) return "running";
+  switch (lua_status(co)) {
+    case LUA_YIELD: return "suspended";
+    case LUA_OK:
+      if (lua_getstack(co, 0, &ar)) return "normal";
+      return lua_gettop(co) == 0 ? "dead" : "suspended";
+    default: return "dead";
+  }
+}
+
+int hlua_resume(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1), *prev;
+  int narg = lua_gettop(L) - 1, status, nres;
+  const char *state;
+  luaL_argexpected(L, co != NULL, 1, "coroutine");
+  state = co_status(L, co);
+  if (strcmp(state, "suspended") != 0) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "cannot resume %s coroutine", state);
+    return 2;
+  }
+  if (!lua_checkstack(co, narg)) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "too many arguments to resume");
+    return 2;
+  }
+  lua_xmove(L, co, narg);
+  /* the order matters against a signal in between: point the handler at
+  ** co first, then look at the flag */
+  prev = signal_state;
+  signal_state = co;
+  if (interrupted) arm(co);
+  status = lua_resume(co, L, narg, &nres);
+  signal_state = prev;
+  if (interrupted && prev) arm(prev);
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushboolean(L, 0);
+      lua_pushliteral(L, "too many results to resume");
+      return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_xmove(co, L, nres);
+    return nres + 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_xmove(co, L, 1); /* the error */
+  return 2;
 }
 
 /* Message handler: adds a traceback to string errors; an error object with

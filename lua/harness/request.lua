@@ -90,8 +90,10 @@ function M.retry_after(value)
   -- os.time reads a local time: shift by the zone offset to read UTC
   local now = os.time()
   local utc_now = os.time(os.date("!*t", now))
-  local t = os.time({year = tonumber(y), month = MONTHS[mon], day = tonumber(d),
-                     hour = tonumber(hh), min = tonumber(mm), sec = tonumber(ss)})
+  -- a date no calendar holds (year 99999999999) is no date: os.time raises
+  local ok, t = pcall(os.time, {year = tonumber(y), month = MONTHS[mon], day = tonumber(d),
+                                hour = tonumber(hh), min = tonumber(mm), sec = tonumber(ss)})
+  if not ok or not t then return nil end
   return math.max(0, t + (now - utc_now) - now)
 end
 
@@ -177,7 +179,7 @@ end
 --- A request function (harness.request's) over a transport:
 ---   transport.transfer(req) -> result: req has method, url, headers (a
 ---     list of "Name: value"), body, timeout, connect_timeout, max_size,
----     ca_bundle; the result has status, headers, body, url, elapsed,
+---     ca_bundle, no_replay; the result has status, headers, body, url, elapsed,
 ---     sent, and error, error_kind, curl_code when no answer came;
 ---   transport.sleep(seconds): waits between retries.
 function M.new(transport)
@@ -186,9 +188,17 @@ function M.new(transport)
   -- harness.request(method, path_or_url, opts) -> response | nil, err
   return function(method, path, opts)
     if type(method) ~= "string" then check.argerror("request", 1, "method expected, got " .. type(method)) end
+    -- the method goes on the wire as it is: the same rule as header lines
+    if method:find("[\r\n]") then check.argerror("request", 1, "method holds a line break") end
+    if not method:find("^[%w!#$%%&'*+.^_`|~-]+$") then
+      check.argerror("request", 1, ("not an HTTP method: %q"):format(method))
+    end
     if type(path) ~= "string" then check.argerror("request", 2, "path or URL expected, got " .. type(path)) end
     opts = check.options("request", opts, OPTIONS, 3)
     method = method:upper()
+    if method == "HEAD" and (opts.body ~= nil or opts.json ~= nil) then
+      check.argerror("request", opts.json ~= nil and "json" or "body", "HEAD sends no body")
+    end
     local s = config.settings()
     if not url.is_absolute(path) then config.key_for(s.endpoint) end -- no key: say so first
     local target, relative = build_url(s, path, opts)
@@ -199,9 +209,13 @@ function M.new(transport)
     local retries, hops = 0, 0
     while true do
       local headers = hop_headers(base, target, relative, account)
+      -- a request that must not run twice is never sent again by libcurl
+      -- on its own (it would, unasked, when a reused connection closed
+      -- after the server read it): our retry rules decide
       local req = {method = method, url = target, headers = header_lines(headers), body = body,
                    timeout = opts.timeout or s.timeout, connect_timeout = s.connect_timeout,
-                   max_size = opts.max_size or s.max_size, ca_bundle = s.ca_bundle}
+                   max_size = opts.max_size or s.max_size, ca_bundle = s.ca_bundle,
+                   no_replay = not IDEMPOTENT[method]}
       local r = transfer(req)
       if s.trace > 0 then
         req.header_list = headers

@@ -20,6 +20,8 @@ local API_JSON = {omit_nulls = true}
 
 local BODY_IN_ERROR = 4096 -- bytes of a body kept in an error
 local EXCERPT = 200        -- characters of an HTML page in a message
+local PAGE_HEAD = 8192     -- bytes of a page looked at for its title or text
+local REDECODE_MAX = 1024 * 1024 -- bytes of a body decoded again, redacted, for an error
 M.REASONS = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
   [405] = "Method Not Allowed", [409] = "Conflict", [429] = "Too Many Requests",
@@ -28,17 +30,37 @@ M.REASONS = {
 }
 M.REDIRECT = {[301] = true, [302] = true, [303] = true, [307] = true, [308] = true}
 
--- The body as an error keeps it: redacted, cut.
+-- The body as an error keeps it: redacted, then cut.
 local function error_body(body)
-  return config.redact(trace.cut(body, BODY_IN_ERROR))
+  return trace.cut(body, BODY_IN_ERROR)
 end
 
--- A json error for a body that does not decode.
+-- Decodes a body: true and the value, or false and the json error. Any
+-- other error (Ctrl-C, memory) is not the body's fault: raised again as it is.
+local function decode(body)
+  local ok, v = pcall(json.decode, body, API_JSON)
+  if not ok and not (host.is_error(v) and v.kind == "json") then error(v, 0) end
+  return ok, v
+end
+
+-- A json error for a body that does not decode ('err': the decoder's). Its
+-- message quotes 24 bytes either side of the error, and redacting the
+-- message afterwards would miss a key that this excerpt cuts. So when some
+-- form of the key is near the error, the message comes from decoding the
+-- redacted body (a small one: the redaction copies it), or goes without
+-- the excerpt.
 local function json_error(fields, body, err)
+  local msg = err.message
+  local at, reach = math.tointeger(err.offset) or 1, config.redact_reach() + 32
+  local near = body:sub(math.max(1, at - reach), at + reach)
+  if config.redact(near) ~= near then
+    local ok, again = true, nil
+    if #body <= REDECODE_MAX then ok, again = decode(config.redact(body)) end
+    msg = ok and msg:gsub(" near '.*$", "") or again.message
+  end
   fields.kind = "json"
   fields.body = error_body(body)
-  fields.message = config.redact("response is not valid JSON: " ..
-    tostring(type(err) == "table" and err.message or err))
+  fields.message = config.redact("response is not valid JSON: " .. msg)
   return host.error(fields)
 end
 
@@ -51,7 +73,7 @@ Response.__name = "harness.Response"
 --- responses; raises a json error when it is not JSON.
 function Response:json()
   if self._json == nil then
-    local ok, v = pcall(json.decode, self.body, API_JSON)
+    local ok, v = decode(self.body)
     if not ok then error(json_error({status = self.status, url = self.url}, self.body, v), 2) end
     self._json = {v}
   end
@@ -99,12 +121,39 @@ local function looks_json(res)
 end
 
 -- Text for an error from a body that is not JSON: an HTML page's title,
--- or its text.
+-- or its text; nil when there is none. Linear, and only the page's head
+-- (redacted before it is cut): a page is whatever the server made it.
 local function excerpt(body)
-  local title = body:match("<[Tt][Ii][Tt][Ll][Ee][^>]*>(.-)</")
-  local text = title or body:gsub("<[^>]*>", " ")
+  local head = config.redact_head(body, PAGE_HEAD)
+  local lower, text = head:lower(), nil
+  local open = lower:find("<title", 1, true)
+  local gt = open and lower:find(">", open + 6, true)
+  local close = gt and lower:find("</", gt + 1, true)
+  if close then
+    text = head:sub(gt + 1, close - 1)
+  else
+    text = head:gsub("<[^<>]*>", " ") -- [^<>]: each '<' scans to the next one at most
+  end
   text = text:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  if text == "" then return nil end
   return trace.cut(text, EXCERPT)
+end
+
+-- A server's code, message or correlationId as one line of text: numbers
+-- and booleans as they print, objects and arrays as JSON, nil for null.
+local function as_text(v)
+  if v == nil or v == json.null then return nil end
+  if type(v) ~= "table" then return tostring(v) end
+  local ok, s = pcall(json.encode, v)
+  return ok and s or nil
+end
+
+-- The response headers as an error keeps them: a server may echo the key
+-- in any of them, and cookies are credentials of their own.
+local function error_headers(headers)
+  local copy = {}
+  for k, v in pairs(headers or {}) do copy[config.redact(k)] = trace.header_value(k, v) end
+  return copy
 end
 
 --- The harness.Error for a response that is not a success; 'decoded' is
@@ -112,27 +161,20 @@ end
 function M.http_error(res, decoded)
   local e = {kind = "http", status = res.status, method = res.method, path = res.path,
              url = res.url, body = error_body(res.body), retries = res.retries,
-             headers = res.headers}
+             headers = error_headers(res.headers)}
   if type(decoded) == "table" then
-    e.code = decoded.code
-    e.message = decoded.message or decoded.detailedMessage or decoded.error
-    e.correlation_id = decoded.correlationId
+    e.code = as_text(decoded.code)
+    e.message = as_text(decoded.message) or as_text(decoded.detailedMessage) or as_text(decoded.error)
+    e.correlation_id = as_text(decoded.correlationId)
   end
-  if e.message == nil or e.message == json.null then
-    if #res.body > 0 and not looks_json(res) then
-      e.message = excerpt(res.body)
-    else
-      e.message = M.REASONS[res.status] or ("HTTP " .. res.status)
-    end
-  end
+  if e.message == nil and #res.body > 0 and not looks_json(res) then e.message = excerpt(res.body) end
+  if e.message == nil then e.message = M.REASONS[res.status] or ("HTTP " .. res.status) end
   if M.REDIRECT[res.status] then
     e.message = ("redirect to %s not followed (another origin, or too many)"):format(
       tostring(res.headers.location))
   end
-  for k, v in pairs(e) do if v == json.null then e[k] = nil end end
   -- feature flags' errors give the status again as their code: once is enough
-  if tostring(e.code) == tostring(res.status) then e.code = nil end
-  e.message = tostring(e.message)
+  if e.code == tostring(res.status) then e.code = nil end
   if (res.retries or 0) > 0 then e.message = ("%s (after %d attempts)"):format(e.message, res.retries + 1) end
   for k, v in pairs(e) do -- a server may echo the key in any field
     if type(v) == "string" then e[k] = config.redact(v) end
@@ -147,7 +189,7 @@ function M.body(res, level)
   if res.dry_run then return M.DRY_RUN end
   local decoded, bad
   if #res.body > 0 and looks_json(res) then
-    local ok, v = pcall(json.decode, res.body, API_JSON)
+    local ok, v = decode(res.body)
     if ok then decoded = v else bad = v end
   end
   if not res.ok then error(M.http_error(res, decoded), level) end

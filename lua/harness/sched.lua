@@ -17,7 +17,8 @@ local check = require "harness.check"
 local fmt = require "harness.fmt"
 
 local clock, rawsleep, make_error, interrupted = host.clock, host.sleep, host.error, host.interrupted
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- host.resume is coroutine.resume with Ctrl-C reaching the task's own code
+local co_create, co_resume, co_yield = coroutine.create, host.resume, coroutine.yield
 local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack, select, type = table.pack, table.unpack, select, type
@@ -47,6 +48,7 @@ local npending = 0  -- transfers started and not yet reported
 local finished = {} -- transfer id -> result, for drivers
 local inflight = 0  -- request slots taken (started, or handed to a task not yet started)
 local slotq, sq_head, sq_tail = {}, 1, 0 -- waiting for a slot: tasks or driver tickets
+local polling = false -- inside client:poll, where __gc finalizers may run
 
 local function cap()
   return M.max_in_flight or config.max_in_flight()
@@ -294,7 +296,11 @@ local function loop(cond, deadline)
       timeout = wake_at > now and wake_at - now or 0
     end
     if npending > 0 then
-      deliver(client:poll(timeout and (timeout < POLL_CAP and timeout or POLL_CAP) or POLL_CAP))
+      polling = true
+      local ok, results = pcall(client.poll, client, timeout and (timeout < POLL_CAP and timeout or POLL_CAP) or POLL_CAP)
+      polling = false
+      if not ok then error(results, 0) end
+      deliver(results)
     elseif timeout == nil then
       error("harness: deadlock: waiting for a task that waits for something that will never happen", 0)
     elseif timeout > 0 and not rawsleep(timeout) then
@@ -304,17 +310,25 @@ local function loop(cond, deadline)
   end
 end
 
+-- A finalizer that runs inside client:poll (any allocation there may run
+-- one) cannot drive the loop that is polling.
+local function refuse_in_poll()
+  error(new_error("transport", "harness: cannot make a request or wait from inside the HTTP " ..
+    "client's poll (a __gc finalizer that ran there): do it outside the finalizer"), 0)
+end
+
 -- The loop, made safe against whatever it raises: under Ctrl-C (which may
--- raise anywhere in the main thread, through the interpreter's hook) the
--- tasks are dropped, so that none is left half-way for the next chunk.
+-- raise anywhere in Lua code, through the interpreter's hook) the tasks are
+-- dropped, so that none is left half-way for the next chunk.
 local function run_until(cond, deadline)
+  if polling then refuse_in_poll() end
   local _, ismain = co_running()
   if ismain then current = nil end -- left behind if an error cut a resume short
   local ok, err = pcall(loop, cond, deadline)
-  if not ok then
-    if interrupted() then drop_everything() end
-    error(err, 0)
-  end
+  -- Ctrl-C, however it ended the loop (a task it stopped, which may be all
+  -- that cond waited for, or the interpreter's hook in this code): one error
+  if interrupted() then on_interrupt() end
+  if not ok then error(err, 0) end
 end
 
 -- Takes a request slot for the caller, waiting for one if all are taken.
@@ -399,6 +413,7 @@ end
 function M.transfer(req)
   local c = client
   if not c then error("harness.sched: no client (sched.use_client)", 2) end
+  if polling then refuse_in_poll() end
   if interrupted() then on_interrupt() end
   acquire_slot()
   local me = running_task()
@@ -427,7 +442,7 @@ function M.sleep(seconds)
   local s = tonumber(seconds)
   if not s or s ~= s or s < 0 then
     check.argerror("sleep", 1, "non-negative number of seconds expected, got " ..
-      (s and tostring(s) or type(seconds)))
+      (s ~= s and "nan" or s and tostring(s) or type(seconds)))
   end
   local me = running_task()
   if me then

@@ -6,11 +6,24 @@ local config = require "harness.config"
 local M = {}
 
 local TRACE_CUT = 2048 -- bytes of a body shown at HARNESS_TRACE=2
+-- Headers that carry credentials of their own: never shown, in a trace or
+-- an error, whoever set them.
+M.CREDENTIAL_HEADERS = {authorization = true, ["proxy-authorization"] = true, cookie = true,
+                        ["set-cookie"] = true}
 
---- s cut to n bytes, saying how long it was.
+--- s redacted, then cut to n bytes, saying how long it was. In this
+--- order: a cut first could split the key where redaction misses it.
 function M.cut(s, n)
-  if #s <= n then return s end
-  return s:sub(1, n) .. ("... (%d bytes)"):format(#s)
+  if #s <= n then return config.redact(s) end
+  return config.redact_head(s, n) .. ("... (%d bytes)"):format(#s)
+end
+
+-- A header's value as a trace or an error shows it.
+function M.header_value(name, value)
+  name = name:lower()
+  if name == "x-api-key" then return config.mask(value) end
+  if M.CREDENTIAL_HEADERS[name] then return "****" end
+  return config.redact(value)
 end
 
 --- The trace of one exchange: a line (method, URL, status, bytes, time,
@@ -25,17 +38,16 @@ function M.exchange(level, req, r, retries)
     retries == 1 and "retry" or "retries")))
   if level < 2 then return end
   for _, h in ipairs(req.header_list) do
-    local v = h[1]:lower() == "x-api-key" and config.mask(h[2]) or h[2]
-    out:write(("  > %s: %s\n"):format(h[1], v))
+    out:write(("  > %s: %s\n"):format(h[1], M.header_value(h[1], h[2])))
   end
-  if req.body and #req.body > 0 then out:write("  > ", config.redact(M.cut(req.body, TRACE_CUT)), "\n") end
+  if req.body and #req.body > 0 then out:write("  > ", M.cut(req.body, TRACE_CUT), "\n") end
   local names = {}
   for k in pairs(r.headers or {}) do names[#names + 1] = k end
   table.sort(names)
   for _, k in ipairs(names) do
-    out:write(config.redact(("  < %s: %s\n"):format(k, r.headers[k])))
+    out:write(("  < %s: %s\n"):format(config.redact(k), M.header_value(k, r.headers[k])))
   end
-  if r.body and #r.body > 0 then out:write("  < ", config.redact(M.cut(r.body, TRACE_CUT)), "\n") end
+  if r.body and #r.body > 0 then out:write("  < ", M.cut(r.body, TRACE_CUT), "\n") end
 end
 
 return M
