@@ -22,6 +22,7 @@ local co_create, co_resume, co_yield = coroutine.create, host.resume, coroutine.
 local co_running, co_status, co_close = coroutine.running, coroutine.status, coroutine.close
 local co_isyieldable = coroutine.isyieldable
 local pack, unpack, select, type = table.pack, table.unpack, select, type
+local getinfo = debug.getinfo
 
 local M = {}
 
@@ -310,18 +311,35 @@ local function loop(cond, deadline)
   end
 end
 
--- A finalizer that runs inside client:poll (any allocation there may run
--- one) cannot drive the loop that is polling.
-local function refuse_in_poll()
-  error(new_error("transport", "harness: cannot make a request or wait from inside the HTTP " ..
-    "client's poll (a __gc finalizer that ran there): do it outside the finalizer"), 0)
+-- Whether the caller runs inside a __gc finalizer (Lua names that call
+-- "__gc"), whatever code the collector interrupted to run it.
+local function in_finalizer()
+  local level = 3
+  while true do
+    local ar = getinfo(level, "n")
+    if not ar then return false end
+    if ar.namewhat == "metamethod" and ar.name == "__gc" then return true end
+    level = level + 1
+  end
+end
+
+-- A __gc finalizer can run at any allocation: inside client:poll, or in the
+-- middle of the loop's own bookkeeping. Driving the loop from there would
+-- run it inside itself, on state it has half updated; so a request or a
+-- wait from a finalizer is refused. (Only a caller that cannot yield can
+-- be in one: a finalizer never can.)
+local function refuse_in_finalizer()
+  if polling or (not co_isyieldable() and in_finalizer()) then
+    error(new_error("transport", "harness: cannot make a request or wait from a __gc " ..
+      "finalizer: do it outside the finalizer"), 0)
+  end
 end
 
 -- The loop, made safe against whatever it raises: under Ctrl-C (which may
 -- raise anywhere in Lua code, through the interpreter's hook) the tasks are
 -- dropped, so that none is left half-way for the next chunk.
 local function run_until(cond, deadline)
-  if polling then refuse_in_poll() end
+  refuse_in_finalizer()
   local _, ismain = co_running()
   if ismain then current = nil end -- left behind if an error cut a resume short
   local ok, err = pcall(loop, cond, deadline)
@@ -413,7 +431,7 @@ end
 function M.transfer(req)
   local c = client
   if not c then error("harness.sched: no client (sched.use_client)", 2) end
-  if polling then refuse_in_poll() end
+  refuse_in_finalizer()
   if interrupted() then on_interrupt() end
   acquire_slot()
   local me = running_task()

@@ -196,7 +196,7 @@ end)
 
 describe("harness.api's generated files", function()
   it("are what src/api/generate.lua makes of src/api/operations.tsv", function()
-    local dir = os.tmpname()
+    local dir = h.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. h.q(dir .. "/lua/harness") .. " " .. h.q(dir .. "/lua/types")))
     local _, err, code = h.run("src/api/generate.lua " .. h.q(dir))

@@ -113,7 +113,7 @@ platform  observability  Observability   CD
   end)
 
   it("export-pipelines.lua writes every pipeline's YAML", function()
-    local dir = os.tmpname()
+    local dir = h.tmpname()
     os.remove(dir)
     local _, err, rc = script("export-pipelines.lua --org payments " .. h.q(dir))
     assert.equal(0, rc, err)

@@ -38,7 +38,7 @@ describe("the harness module", function()
   end)
 
   it("takes harness.* modules only from hlua's library, never from a script's folder", function()
-    local dir = os.tmpname()
+    local dir = h.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir .. "/harness"))
     local function write(name, text)

@@ -104,7 +104,7 @@ describe("Ctrl-C", function()
   end)
 
   it("at the REPL's prompt drops the line, or the statement being typed, and prompts again", function()
-    local state = os.tmpname()
+    local state = h.tmpname()
     os.remove(state)
     local s = 0.4 * h.slow
     -- typed with pauses: the prompt must be up before each key, and a

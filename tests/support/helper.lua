@@ -15,10 +15,24 @@ M.prog = M.bin:gsub("%p", "%%%0")
 M.wrapped = os.getenv("HLUA_WRAPPER") ~= nil
 M.slow = M.wrapped and 20 or 1
 
-local function tmpname()
-  local name = os.tmpname()
+-- A new temporary file's name. Under tests/run it is in the run's scratch
+-- directory (HLUA_TEST_TMP, removed at the end), so that the suite leaves
+-- nothing in /tmp and a spec that checks /tmp sees only hlua's files.
+local scratch, made = os.getenv("HLUA_TEST_TMP"), 0
+local function own_pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+function M.tmpname()
+  if not scratch then return os.tmpname() end
+  made = made + 1
+  local name = ("%s/%d-%d"):format(scratch, own_pid(), made)
+  assert(io.open(name, "w")):close()
   return name
 end
+local tmpname = M.tmpname
 
 -- Quotes a string for the shell.
 function M.q(s)
@@ -46,9 +60,11 @@ function M.sh(cmdline, stdin)
   return slurp(out), slurp(err), code
 end
 
--- Runs hlua with the given argument string (already quoted as needed).
+-- Runs hlua with the given argument string (already quoted as needed). A
+-- run that hangs is stopped after 5 minutes (exit 124), so that a hang
+-- fails its test instead of stopping the suite.
 function M.run(args, stdin, env)
-  return M.sh((env or "") .. " " .. M.hlua .. " " .. args, stdin)
+  return M.sh(("%s timeout --foreground -k 5 %d %s %s"):format(env or "", 300 * M.slow, M.hlua, args), stdin)
 end
 
 -- Starts a command line (one simple command: its pid must be hlua's) in

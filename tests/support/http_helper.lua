@@ -26,7 +26,7 @@ local HARNESS_VARS = {"HARNESS_API_KEY", "HARNESS_PLATFORM_API_KEY", "HARNESS_AP
 
 -- A fresh empty home directory, so no real configuration is read.
 function M.home()
-  local dir = os.tmpname()
+  local dir = h.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. h.q(dir)))
   return dir
