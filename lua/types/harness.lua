@@ -16,6 +16,8 @@
 ---@field method? string
 ---@field url? string
 ---@field body? string
+---@field headers? table<string, string>  the response's headers (credentials as ****)
+---@field retries? integer
 
 ---@class harness.Response
 ---@field status integer
@@ -115,6 +117,8 @@ function harness.delete(path, opts) end
 --- (memory stays flat): NG, pipeline, feature-flag and v1 page styles,
 --- picked by the answer (or opts.style). Also takes a harness.api
 --- operation: harness.paginate(harness.api.Tag.Operation, params).
+--- Returns a generic for's four values; the fourth closes the paging
+--- (pages in flight cancelled) when a loop ends early.
 ---@param path string
 ---@param opts? harness.PageOpts
 ---@return fun(): any
@@ -195,9 +199,10 @@ function harness.sleep(seconds) end
 harness.json = {}
 --- Strict RFC 8259: every valid document is accepted, every invalid one
 --- raises a json harness.Error with line and column. Integers stay exact;
---- [] and {} keep their type.
+--- [] and {} keep their type. omit_nulls leaves out members whose value
+--- is null (as the verbs read API responses).
 ---@param s string
----@param opts? {max_depth?: integer}
+---@param opts? {max_depth?: integer, omit_nulls?: boolean}
 ---@return any
 function harness.json.decode(s, opts) end
 --- Encodes a Lua value; refuses what JSON cannot hold (NaN, functions,
