@@ -13,6 +13,8 @@
 -- Also runs under plain lua5.4 with the test module build/hjson.so.
 
 package.cpath = "build/?.so;" .. package.cpath
+local measure = dofile("tests/bench/measure.lua")
+local median, timed = measure.median, measure.timed
 local hjson = (harness and harness.json) or require("hjson")
 local cjson = require("cjson")
 local dkjson = require("dkjson")
@@ -22,12 +24,6 @@ local ORDER = { "page", "yaml", "unicode", "metrics" }
 
 local function path_of(shape)
   return shape == "page" and "build/json_bench.json" or "build/json_bench_" .. shape .. ".json"
-end
-
-local function interpreter()
-  local i = -1
-  while arg[i - 1] do i = i - 1 end   -- the interpreter comes first
-  return arg[i]
 end
 
 local function load_doc(shape)
@@ -62,27 +58,7 @@ if arg[1] == "--rss" then
   os.exit(0)
 end
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
-
--- CPU seconds of one call f(x), after a full collection; and its result.
-local function timed(f, x)
-  collectgarbage("collect")
-  local t0 = os.clock()
-  local result = f(x)
-  return os.clock() - t0, result
-end
-
-local function peak_rss(name)
-  local cmd = string.format("/usr/bin/time -v %s tests/bench/json_bench.lua --rss %s 2>&1 >/dev/null",
-    interpreter(), name)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  return tonumber(out:match("Maximum resident set size %(kbytes%): (%d+)"))
-end
+local function peak_rss(name) return measure.peak_rss("tests/bench/json_bench.lua", name) end
 
 local function row(what, h, peer, p)
   print(string.format("row|%s|%.0f MB/s|%s|%.1f MB/s|%.2fx", what, h, peer, p, h / p))

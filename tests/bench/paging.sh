@@ -12,15 +12,6 @@ account=$(jq -r .account "$HLUA_SANDBOX_INFO")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/page.lua" <<'LUA'
-local n = 0
-for _ in harness.paginate("/pipeline/api/pipelines/list", {method = "POST",
-    query = {orgIdentifier = "default", projectIdentifier = "big"},
-    json = {filterType = "PipelineSetup"}, page_size = 100}) do
-  n = n + 1
-end
-print(n)
-LUA
 cat >"$tmp/page.sh" <<SH
 n=0; page=0
 while :; do
@@ -43,7 +34,7 @@ measure() { # label command... ; prints "seconds kb" of the median run
   done
   cat "$tmp"/t1 "$tmp"/t2 "$tmp"/t3 | sort -n | sed -n 2p
 }
-read -r hs hk < <(measure "$HLUA" "$tmp/page.lua")
+read -r hs hk < <(measure "$HLUA" tests/bench/page_pipelines.lua)
 read -r cs ck < <(measure bash "$tmp/page.sh")
 printf 'paging 10,000 items: hlua %.2f s, %d KB peak; curl+jq loop %.2f s, %d KB peak (largest process)\n' "$hs" "$hk" "$cs" "$ck"
 awk -v h="$hs" -v c="$cs" -v hk="$hk" 'BEGIN {

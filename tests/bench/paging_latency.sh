@@ -16,20 +16,11 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/page.lua" <<'LUA'
-local n = 0
-for _ in harness.paginate("/pipeline/api/pipelines/list", {method = "POST",
-    query = {orgIdentifier = "default", projectIdentifier = "big"},
-    json = {filterType = "PipelineSetup"}, page_size = 100}) do
-  n = n + 1
-end
-print(n)
-LUA
 
 ctl() { curl -s -X "$1" "$HARNESS_ENDPOINT/_sandbox/$2"; }
 for i in 1 2 3; do
   ctl POST reset >/dev/null
-  /usr/bin/time -f '%e %M' -o "$tmp/t$i" "$HLUA" "$tmp/page.lua" >"$tmp/out" 2>/dev/null
+  /usr/bin/time -f '%e %M' -o "$tmp/t$i" "$HLUA" tests/bench/page_pipelines.lua >"$tmp/out" 2>/dev/null
   [ "$(cat "$tmp/out")" = 10000 ] || { echo "paging_latency: hlua gave $(cat "$tmp/out") items" >&2; exit 1; }
   ctl GET requests | jq '[.requests[] | select(.path == "/pipeline/api/pipelines/list")] | length' >>"$tmp/reqs"
 done

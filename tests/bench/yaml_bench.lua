@@ -7,17 +7,13 @@
 -- Peak memory: each library decodes and encodes once in a child process
 -- under /usr/bin/time -v (package "time"); "baseline" only reads the file.
 
+local measure = dofile("tests/bench/measure.lua")
+local median, timed = measure.median, measure.timed
 local hyaml = harness.yaml
 local lyaml = require("lyaml")
 
 local DOC = "build/yaml_bench.yaml"
 local STEPS = 2000
-
-local function interpreter()
-  local i = -1
-  while arg[i - 1] do i = i - 1 end   -- the interpreter comes first
-  return arg[i]
-end
 
 local function load_doc()
   local f = io.open(DOC, "rb")
@@ -49,27 +45,7 @@ if arg[1] == "--rss" then
   os.exit(0)
 end
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
-
--- CPU seconds of one call f(x), after a full collection; and its result.
-local function timed(f, x)
-  collectgarbage("collect")
-  local t0 = os.clock()
-  local result = f(x)
-  return os.clock() - t0, result
-end
-
-local function peak_rss(name)
-  local cmd = string.format("/usr/bin/time -v %s tests/bench/yaml_bench.lua --rss %s 2>&1 >/dev/null",
-    interpreter(), name)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  p:close()
-  return tonumber(out:match("Maximum resident set size %(kbytes%): (%d+)"))
-end
+local function peak_rss(name) return measure.peak_rss("tests/bench/yaml_bench.lua", name) end
 
 local runs = tonumber(arg[1]) or 5
 local doc = load_doc()
