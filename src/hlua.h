@@ -46,8 +46,14 @@ void hlua_interrupt_publish(lua_State *L);
 /* Was Ctrl-C pressed during the current chunk? */
 int hlua_interrupted(void);
 
+/* Registry key of the chunk-name prefix of hlua's Lua library
+** ("@<libdir>/harness/"), set by paths.c: a traceback starts below it. */
+#define HLUA_LIBRARY_KEY "hlua.library"
+
 /* Calls the function below narg arguments like lua_pcall, with a message
-** handler that adds a traceback and with Ctrl-C armed. */
+** handler that adds a traceback and with Ctrl-C armed. The traceback of
+** an error raised inside hlua's library starts at the script's code that
+** called the library, as for an error raised by a C function. */
 int hlua_docall(lua_State *L, int narg, int nres);
 
 /* lua_CFunction resume(co, ...): coroutine.resume, with Ctrl-C reaching

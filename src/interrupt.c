@@ -110,6 +110,28 @@ int hlua_resume(lua_State *L) {
   return 2;
 }
 
+/* The level a traceback starts at: past the frames of hlua's library (and
+** the C functions it called, such as 'error') when the error was raised
+** there, so that a script sees its own lines, not the library's insides.
+** Only the top of the stack is looked at: that is where such frames are. */
+static int traceback_level(lua_State *L) {
+  lua_Debug ar;
+  const char *lib;
+  size_t n;
+  int level, in_library = 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, HLUA_LIBRARY_KEY);
+  lib = lua_tolstring(L, -1, &n); /* the registry keeps it */
+  lua_pop(L, 1);
+  if (lib == NULL) return 1;
+  for (level = 1; level <= 64 && lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "S", &ar);
+    if (*ar.what == 'C') continue;
+    if (strncmp(ar.source, lib, n) != 0) return in_library ? level : 1;
+    in_library = 1;
+  }
+  return 1;
+}
+
 /* Message handler: adds a traceback to string errors; an error object with
 ** __tostring (such as harness.Error) becomes that one line. */
 static int msghandler(lua_State *L) {
@@ -119,7 +141,7 @@ static int msghandler(lua_State *L) {
       return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  luaL_traceback(L, L, msg, 1);
+  luaL_traceback(L, L, msg, traceback_level(L));
   return 1;
 }
 

@@ -150,6 +150,8 @@ static int searcher(lua_State *L) {
 void hlua_open_paths(lua_State *L, const char *script, int noenv) {
   char libdir[PATH_MAX + 32], cdir[PATH_MAX + 32]; /* room for the suffixes */
   find_library(libdir, cdir, sizeof libdir);
+  lua_pushfstring(L, "@%s/harness/", libdir);
+  lua_setfield(L, LUA_REGISTRYINDEX, HLUA_LIBRARY_KEY);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "searchers");
   lua_pushfstring(L, "%s/?.lua", libdir);

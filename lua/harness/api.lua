@@ -148,17 +148,16 @@ end
 
 -- The Content-Type a body goes with, and the body as text; raises when
 -- the operation cannot take that body.
-local function body_of(op, body, level)
-  local lv = level + 1
+local function body_of(op, body)
   if type(body) == "table" then
     for _, ct in ipairs(op.consumes) do
       if ct:find("json", 1, true) or ct == "*/*" then return ct == "*/*" and "application/json" or ct, json.encode(body) end
     end
     check.argerror(op.fname, "body", "a table goes as JSON, which this operation does not take (it takes " ..
-      table.concat(op.consumes, ", ") .. "): pass the body as a string", lv)
+      table.concat(op.consumes, ", ") .. "): pass the body as a string")
   end
   if type(body) ~= "string" then
-    check.argerror(op.fname, "body", "table or string expected, " .. check.got(body), lv)
+    check.argerror(op.fname, "body", "table or string expected, " .. check.got(body))
   end
   if #op.consumes == 0 then return nil, body end
   for _, want in ipairs(TEXT_TYPES) do
@@ -167,15 +166,13 @@ local function body_of(op, body, level)
     end
   end
   check.argerror(op.fname, "body", "this operation takes " .. table.concat(op.consumes, ", ") ..
-    ", which harness.api does not send yet (use harness.request)", lv)
+    ", which harness.api does not send yet (use harness.request)")
 end
 
 --- Checks params (and the body) against the operation; returns the method,
 --- the path with its parameters in place, and harness.request's options.
---- 'level' counts the functions between the public one and this.
-function Operation:prepare(params, body, level)
-  local lv = (level or 0) + 1
-  params = check.opts(self.fname, params, 1, lv)
+function Operation:prepare(params, body)
+  params = check.opts(self.fname, params, 1)
   if self.body_key then body = params.body end
   for k in pairs(params) do
     if not (self.by_name[k] or k == self.body_key) then
@@ -184,7 +181,7 @@ function Operation:prepare(params, body, level)
       local near = type(k) == "string" and closest(k, known)
       check.argerror(self.fname, tostring(k), "no such parameter" ..
         (near and ("; did you mean '" .. near .. "'") or "") .. "; it takes: " ..
-        (#known > 0 and table.concat(known, ", ") or "nothing"), lv)
+        (#known > 0 and table.concat(known, ", ") or "nothing"))
     end
   end
   local path = self.path
@@ -197,14 +194,14 @@ function Operation:prepare(params, body, level)
     if v == nil then
       if p.required then
         check.argerror(self.fname, p.name, "required " .. p.where .. " parameter missing" ..
-          ((FROM_SCOPE[p.name] or V1_SCOPE[p.name]) and " (or configure one: --org/--project, HARNESS_ORG_ID/HARNESS_PROJECT_ID)" or ""), lv)
+          ((FROM_SCOPE[p.name] or V1_SCOPE[p.name]) and " (or configure one: --org/--project, HARNESS_ORG_ID/HARNESS_PROJECT_ID)" or ""))
       end
       goto continue
     end
     do
       local sent = typed(p.type, v)
       if sent == nil then
-        check.argerror(self.fname, p.name, p.type .. " expected, " .. check.got(v), lv)
+        check.argerror(self.fname, p.name, p.type .. " expected, " .. check.got(v))
       end
       if p.where == "path" then
         path = path:gsub("{" .. p.name:gsub("%p", "%%%0") .. "}", (url.escape(sent):gsub("%%", "%%%%")))
@@ -218,18 +215,18 @@ function Operation:prepare(params, body, level)
   end
   local opts = {query = query, headers = headers, account = false}
   if self.body == "-" and body ~= nil then
-    check.argerror(self.fname, "body", "this operation takes no body", lv)
+    check.argerror(self.fname, "body", "this operation takes no body")
   elseif self.body ~= "-" and self.body ~= "optional" and body == nil then
-    check.argerror(self.fname, "body", "a " .. self.body .. " body is required", lv)
+    check.argerror(self.fname, "body", "a " .. self.body .. " body is required")
   end
-  if body ~= nil then opts.content_type, opts.body = body_of(self, body, lv) end
+  if body ~= nil then opts.content_type, opts.body = body_of(self, body) end
   return self.method, path, opts
 end
 
 --- op(params [, body]): the request; returns the decoded body, raises a
 --- harness.Error naming the operation.
 function Operation:__call(params, body)
-  local method, path, opts = self:prepare(params, body, 1)
+  local method, path, opts = self:prepare(params, body)
   local res, err = client.request(method, path, opts)
   if not res then
     err.operation = self.operation
@@ -257,7 +254,7 @@ end
 function Operation:paginate(params, opts)
   local style = self:page_style()
   if not style then check.argerror(self.fname .. ":paginate", 1, "this operation has no paging parameters") end
-  local method, path, ropts = self:prepare(params, nil, 1)
+  local method, path, ropts = self:prepare(params, nil)
   opts = check.opts(self.fname .. ":paginate", opts, 2)
   ropts.method, ropts.style = method, style
   ropts.page_size, ropts.max_items = opts.page_size, opts.max_items

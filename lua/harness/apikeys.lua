@@ -17,7 +17,7 @@ local OWNER = {"type", "parent", "org", "project"}
 
 -- The parameters naming the parent in its scope.
 local function owner_params(fname, opts, extra)
-  local typ, parent = r.owner(fname, opts, 1)
+  local typ, parent = r.owner(fname, opts)
   local p = r.params(opts.org, opts.project, extra)
   p.apiKeyType, p.parentIdentifier = typ, parent
   return p

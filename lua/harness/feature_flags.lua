@@ -14,15 +14,15 @@ local M = {}
 local function scope(fname, opts, known, pos, need_env)
   local names = {"org", "project", "environment"}
   for _, n in ipairs(known or {}) do names[#names + 1] = n end
-  opts = check.options("feature_flags." .. fname, opts, names, pos, 1)
-  local org, project = r.scope("feature_flags." .. fname, opts, "project", 1)
+  opts = check.options("feature_flags." .. fname, opts, names, pos)
+  local org, project = r.scope("feature_flags." .. fname, opts, "project")
   local env = opts.environment
   if env ~= nil and (type(env) ~= "string" or env == "") then
-    check.argerror("feature_flags." .. fname, "environment", "environment identifier expected", 1)
+    check.argerror("feature_flags." .. fname, "environment", "environment identifier expected")
   end
   if need_env and env == nil then
     check.argerror("feature_flags." .. fname, "environment",
-      "which environment? pass environment = \"prod\" (or dev, staging, ...)", 1)
+      "which environment? pass environment = \"prod\" (or dev, staging, ...)")
   end
   return opts, r.params(org, project, {environmentIdentifier = env})
 end

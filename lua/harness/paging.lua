@@ -157,21 +157,20 @@ end
 local OPTIONS = {"method", "query", "json", "headers", "body", "content_type", "timeout", "retries",
                  "account", "style", "page_size", "max_items", "items"}
 
--- Checks paginate's arguments (level: the functions between the public
--- one and this); returns the options.
-local function check_opts(path, opts, level)
+-- Checks paginate's arguments; returns the options.
+local function check_opts(path, opts)
   if type(path) ~= "string" or path == "" then
-    check.argerror("paginate", 1, "path expected, " .. check.got(path), level + 1)
+    check.argerror("paginate", 1, "path expected, " .. check.got(path))
   end
-  opts = check.options("paginate", opts, OPTIONS, 2, level + 1)
+  opts = check.options("paginate", opts, OPTIONS, 2)
   if opts.style ~= nil and not styles[opts.style] then
     check.argerror("paginate", "style", "one of ng, pipeline, cf, v1 expected, got "
-      .. tostring(opts.style), level + 1)
+      .. tostring(opts.style))
   end
   for _, k in ipairs{"page_size", "max_items"} do
     local v = opts[k]
     if v ~= nil and (math.type(v) ~= "integer" and not (type(v) == "number" and v % 1 == 0) or v < 1) then
-      check.argerror("paginate", k, "positive integer expected, got " .. tostring(v), level + 1)
+      check.argerror("paginate", k, "positive integer expected, got " .. tostring(v))
     end
   end
   return opts
@@ -214,8 +213,8 @@ local closings = setmetatable({}, {__mode = "k"})
 -- The iterator over items, fetching pages with 'request' (harness.request's
 -- signature); also returns the closing value (see the top). Exposed for
 -- tests that page over a fake server.
-function M.paginate_with(request, path, opts, level)
-  opts = check_opts(path, opts, level or 0)
+function M.paginate_with(request, path, opts)
+  opts = check_opts(path, opts)
   local method = (opts.method or "GET"):upper()
   local style = opts.style or M.guess_style(path)
   local fixed = opts.style ~= nil
@@ -360,7 +359,7 @@ function M.paginate(path, opts, more)
   if type(path) == "table" and type(mt) == "table" and mt.__name == "harness.api.Operation" then
     return path:paginate(opts, more)
   end
-  return M.paginate_with(require("harness.client").request, path, opts, 1)
+  return M.paginate_with(require("harness.client").request, path, opts)
 end
 
 --- Gathers what an iterator yields into an array, each item through 'fn'

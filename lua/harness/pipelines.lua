@@ -30,8 +30,8 @@ M.SUCCEEDED = {Success = true, IgnoreFailed = true}
 local function scope(fname, opts, known, pos)
   local names = {"org", "project"}
   for _, n in ipairs(known or {}) do names[#names + 1] = n end
-  opts = check.options("pipelines." .. fname, opts, names, pos, 1)
-  local org, project = r.scope("pipelines." .. fname, opts, "project", 1)
+  opts = check.options("pipelines." .. fname, opts, names, pos)
+  local org, project = r.scope("pipelines." .. fname, opts, "project")
   return opts, r.params(org, project)
 end
 
@@ -92,7 +92,7 @@ local function need_yaml(fname, pos, yaml)
   if type(yaml) ~= "string" or not yaml:find("pipeline", 1, true) then
     check.argerror("pipelines." .. fname, pos,
       "pipeline YAML expected (a string with a top-level 'pipeline:'), got " ..
-      (type(yaml) == "string" and "a string without one" or type(yaml)), 1)
+      (type(yaml) == "string" and "a string without one" or type(yaml)))
   end
 end
 

@@ -31,19 +31,19 @@ local MONTHS = {Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, A
 local function user_headers(h)
   local list = {}
   if h == nil then return list end
-  if type(h) ~= "table" then check.argerror("request", "headers", "table expected, got " .. type(h), 1) end
+  if type(h) ~= "table" then check.argerror("request", "headers", "table expected, got " .. type(h)) end
   for k, v in pairs(h) do
     local name, value
     if math.type(k) == "integer" then
       name, value = tostring(v):match("^([^:]+):%s*(.*)$")
       if not name then
-        check.argerror("request", "headers", ("%q is not \"Name: value\""):format(tostring(v)), 1)
+        check.argerror("request", "headers", ("%q is not \"Name: value\""):format(tostring(v)))
       end
     else
       name, value = tostring(k), tostring(v)
     end
     if (name .. value):find("[\r\n]") then
-      check.argerror("request", "headers", "header " .. name .. " holds a line break", 1)
+      check.argerror("request", "headers", "header " .. name .. " holds a line break")
     end
     list[#list + 1] = {name, value}
   end
@@ -131,7 +131,7 @@ local function build_url(s, path, opts)
   if url.is_absolute(path) then
     target, relative = path, false
     if not url.parse(target) then
-      check.argerror("request", 2, "not an http(s) URL: " .. path, 1)
+      check.argerror("request", 2, "not an http(s) URL: " .. path)
     end
   else
     if path:sub(1, 1) ~= "/" then path = "/" .. path end
@@ -139,7 +139,7 @@ local function build_url(s, path, opts)
   end
   local query = opts.query
   if query ~= nil and type(query) ~= "table" then
-    check.argerror("request", "query", "table expected, got " .. type(query), 1)
+    check.argerror("request", "query", "table expected, got " .. type(query))
   end
   if relative and opts.account ~= false and not url.has_param(target, query, "accountIdentifier") then
     local merged = {}
@@ -164,7 +164,7 @@ local function build_body(method, opts, base)
     body = json.encode(opts.json)
     if not find_header(base, "content-type") then base[#base + 1] = {"Content-Type", "application/json"} end
   elseif body ~= nil then
-    if type(body) ~= "string" then check.argerror("request", "body", "string expected, got " .. type(body), 1) end
+    if type(body) ~= "string" then check.argerror("request", "body", "string expected, got " .. type(body)) end
     if opts.content_type and not find_header(base, "content-type") then
       base[#base + 1] = {"Content-Type", opts.content_type}
     end

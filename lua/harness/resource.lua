@@ -28,9 +28,8 @@ end
 --- The org and project a call works in: opts.org / opts.project, else the
 --- configured ones (the configured project only with the configured org;
 --- false asks for none). 'need' is "org", "project" or nil (account scope
---- allowed). 'level' as for harness.check. Returns org, project.
-function M.scope(fname, opts, need, level)
-  local lv = (level or 0) + 1
+--- allowed). Returns org, project.
+function M.scope(fname, opts, need)
   local cfg = config.settings()
   local org, project = opts.org, opts.project
   if org == nil then org = cfg.org end
@@ -38,14 +37,14 @@ function M.scope(fname, opts, need, level)
   if org == false then org = nil end
   if project == false then project = nil end
   if project ~= nil and org == nil then
-    check.argerror(fname, "org", "the project '" .. tostring(project) .. "' needs its org", lv)
+    check.argerror(fname, "org", "the project '" .. tostring(project) .. "' needs its org")
   end
   if (need == "org" or need == "project") and org == nil then
-    check.argerror(fname, "org", "no org: pass org = \"...\" or set HARNESS_ORG_ID / --org", lv)
+    check.argerror(fname, "org", "no org: pass org = \"...\" or set HARNESS_ORG_ID / --org")
   end
   if need == "project" and project == nil then
     check.argerror(fname, "project",
-      "no project: pass project = \"...\" or set HARNESS_PROJECT_ID / --project", lv)
+      "no project: pass project = \"...\" or set HARNESS_PROJECT_ID / --project")
   end
   return org, project
 end
@@ -61,10 +60,9 @@ function M.params(org, project, extra)
 end
 
 --- Checks an API key type ("USER" or "SERVICE_ACCOUNT", or nil).
-function M.check_type(fname, t, level)
+function M.check_type(fname, t)
   if t ~= nil and not M.TYPES[t] then
-    check.argerror(fname, "type", "\"USER\" or \"SERVICE_ACCOUNT\" expected, got " .. tostring(t),
-      (level or 0) + 1)
+    check.argerror(fname, "type", "\"USER\" or \"SERVICE_ACCOUNT\" expected, got " .. tostring(t))
   end
   return t
 end
@@ -72,12 +70,11 @@ end
 --- The parent of API keys and tokens: opts.type ("USER", the default, or
 --- "SERVICE_ACCOUNT") and opts.parent (default: the current user; a
 --- service account must be named). Returns type, parent.
-function M.owner(fname, opts, level)
-  local lv = (level or 0) + 1
-  local typ = M.check_type(fname, opts.type, lv) or "USER"
+function M.owner(fname, opts)
+  local typ = M.check_type(fname, opts.type) or "USER"
   local parent = opts.parent
   if parent == nil then
-    if typ ~= "USER" then check.argerror(fname, "parent", "the service account's identifier expected", lv) end
+    if typ ~= "USER" then check.argerror(fname, "parent", "the service account's identifier expected") end
     parent = require("harness.users").current().uuid
   end
   return typ, parent

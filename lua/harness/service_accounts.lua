@@ -15,7 +15,7 @@ local SCOPE = {"org", "project"}
 
 -- The scope named by opts (nil: the account's).
 local function scope(fname, opts)
-  return r.scope(fname, {org = opts.org or false, project = opts.project or false}, nil, 1)
+  return r.scope(fname, {org = opts.org or false, project = opts.project or false}, nil)
 end
 
 --- Service accounts of a scope: {identifier, name, email, description,

@@ -253,10 +253,10 @@ local function filter_of(f, fname)
   if f == nil then return {} end
   if type(f) == "string" then
     local method, path = f:match("^(%u+)%s+(%S+)$")
-    if not method then check.argerror(fname, 1, "\"METHOD /path\" expected, got \"" .. f .. "\"", 1) end
+    if not method then check.argerror(fname, 1, "\"METHOD /path\" expected, got \"" .. f .. "\"") end
     return {method = method, path = path}
   end
-  return check.table(fname, 1, f, 1)
+  return check.table(fname, 1, f)
 end
 
 local function query_of(target)

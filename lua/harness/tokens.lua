@@ -118,7 +118,7 @@ end
 -- Where a token is: its API key, parent and type, from opts when they are
 -- all given, else from the token found among the parent's keys.
 local function locate(fname, id, opts)
-  local typ = r.check_type(fname, opts.type, 1)
+  local typ = r.check_type(fname, opts.type)
   if opts.apikey and opts.parent and typ then return typ, opts.parent, opts.apikey end
   local t = M.get(id, {type = typ, parent = opts.parent, apikey = opts.apikey, org = opts.org,
     project = opts.project})

@@ -26,7 +26,7 @@ describe_sandbox("script authors", function()
   it("get an error naming a mistyped option and the known ones, and nothing is sent", function()
     local out, err, code = t.run([[
       local P = {org = "default", project = "default_project"}
-      local function try(f, ...) local ok, e = pcall(f, ...) print(e) end
+      local function try(f, ...) local ok, e = pcall(function(...) local r = f(...) return r end, ...) print(e) end
       try(harness.pipelines.list, {org = "default", project = "default_project", serach = "ci"})
       try(harness.projects.list, {orgg = "payments"})
       try(harness.pipelines.delete, "hello_world", {org = "default", projct = "x"})
@@ -45,7 +45,30 @@ describe_sandbox("script authors", function()
     assert.matches("bad argument 'page_sise' to 'harness.paginate'", l[6])
     assert.matches("bad argument 'querry' to 'harness.request'", l[7])
     assert.matches("bad argument 'concurency' to 'harness.map'", l[8])
+    for i = 1, 8 do -- each at the script's own line, however deep in hlua the check ran
+      assert.matches("^%(command line%):2: bad argument", l[i])
+    end
     assert.equal(0, api_requests(), "a request went out")
+  end)
+
+  it("see a bad argument at their own line, with no traceback into hlua's library", function()
+    local script = h.tmpname() .. ".lua"
+    local f = assert(io.open(script, "w"))
+    f:write('local function report()\n  local list = harness.pipelines.list{org = "default", serach = "ci"}\n',
+      '  return #list\nend\nreport()\n')
+    f:close()
+    local _, err, code = h.run(h.q(script), nil, t.env())
+    os.remove(script)
+    assert.equal(1, code)
+    local l = lines(err)
+    assert.equal(h.bin .. ": " .. script .. ":2: bad argument 'serach' to 'harness.pipelines.list' " ..
+      "(unknown option; known: org, project, search, max_items, page_size)", l[1])
+    assert.equal("stack traceback:", l[2])
+    assert.matches("^\t" .. script:gsub("%p", "%%%0") .. ":2: in ", l[3])
+    assert.not_matches("harness/", err:gsub("harness%.pipelines", ""))
+    -- a C function of lua's keeps its own line, as in lua5.4
+    _, err = h.run("-e 'string.rep()'")
+    assert.matches("\n\t%[C%]: in function 'string.rep'\n", err)
   end)
 
   it("see each retry on stderr, and how many attempts the final error made", function()
