@@ -10,9 +10,9 @@
 --                       replayed yet that has its method, path, query and
 --                       body; one that the recording does not hold fails
 --                       with an error naming the first difference.
--- Under either, the wall clock (os.time() and os.date() without a time)
--- counts whole seconds from when the recording started, so that a script
--- that sends or prints the time replays as it was recorded.
+-- Under either, the wall clock (os.time() and os.date() without a time) is
+-- the recording's, so that a script that sends or prints the time replays
+-- as it was recorded.
 local host = require "hlua.host"
 local json = require "harness.json"
 local config = require "harness.config"
@@ -193,29 +193,53 @@ end
 local SECRET_HEADER = {["x-api-key"] = true, authorization = true, cookie = true}
 
 -- ---------- the clock ----------
+-- The script reads the recording's time as of the last exchange that ended
+-- (when it started plus how long it took, as its file keeps them) plus the
+-- whole seconds since. What a script reads between two requests then
+-- depends on the recording only, not on how fast the replay runs, as long
+-- as it spends under a second there.
 
-local clock_start -- host.clock() when the clock started
-local clock_epoch -- the wall clock then (for a replay: the recording's), once known
 local os_time, os_date = os.time, os.date
+local installed  -- os.time and os.date read this clock
+local started    -- host.clock() when the clock started (nil: not yet)
+local epoch      -- the wall clock then (a replay's: the recording's)
+local offset     -- seconds from epoch to the end of the last exchange
+local anchor     -- host.clock() when that exchange ended
 
-local function now()
-  if not clock_epoch then
-    local dir = config.env("HARNESS_REPLAY")
-    local ok, xs = pcall(load, dir or "")
-    local first = ok and xs[1].clock
-    clock_epoch = type(first) == "table" and math.tointeger(first.start) or os_time()
-  end
-  return clock_epoch + math.floor(host.clock() - clock_start)
+-- The clock starts at the script's first read of the time or first
+-- exchange, whichever comes first.
+local function begin()
+  if started then return end
+  started = host.clock()
+  offset, anchor = 0, started
+  local dir = config.env("HARNESS_REPLAY")
+  local ok, xs = pcall(load, dir or "")
+  local first = dir and ok and xs[1] and xs[1].clock
+  epoch = type(first) == "table" and math.tointeger(first.start) or os_time()
 end
 
---- Starts the recorded clock: os.time() and os.date() without a time read
---- whole seconds since the start of the recording (the real time when
---- recording; the recording's when replaying). Called when the harness
---- table is first used, before a script reads the time.
+local function now()
+  begin()
+  return epoch + math.floor(offset) + math.floor(host.clock() - anchor)
+end
+
+-- An exchange of the recording ended: 'x' as its file keeps it.
+local function ended(x)
+  local c, res = x.clock, x.response
+  local at = type(c) == "table" and tonumber(c.at)
+  if not at then return end -- a hand-written fixture without a clock
+  at = at + (type(res) == "table" and tonumber(res.elapsed) or 0)
+  begin()
+  if at >= offset then offset, anchor = at, host.clock() end
+end
+
+--- Makes os.time() and os.date() without a time read the recorded clock
+--- (the real time when recording; the recording's when replaying).
+--- Called when the harness table is first used, before a script reads the
+--- time.
 function M.start_clock()
-  if clock_start then return end
-  clock_start = host.clock()
-  if not config.env("HARNESS_REPLAY") then clock_epoch = os_time() end
+  if installed then return end
+  installed = true
   os.time = function(t)
     if t ~= nil then return os_time(t) end
     return now()
@@ -249,9 +273,9 @@ local function start_recording(dir)
 end
 
 -- The exchange as kept: request and response, redacted.
-local function exchange(seq, req, r, s, started)
+local function exchange(seq, req, r, s, at)
   local x = {hlua = FORMAT, seq = seq, account = s.account,
-    clock = {start = clock_epoch, at = math.floor((started - clock_start) * 1000 + 0.5) / 1000}}
+    clock = {start = epoch, at = math.floor((at - started) * 1000 + 0.5) / 1000}}
   x.request = shape(req, s.origin)
   x.request.url = redact(req.url)
   local headers = {}
@@ -284,13 +308,14 @@ local function record(transfer, req, s)
     recording = rec
   end
   M.start_clock()
-  now() -- the clock's start, kept in each exchange
+  begin() -- the clock's start, kept in each exchange
   local rec = recording
   rec.seq = rec.seq + 1
-  local seq, started = rec.seq, host.clock()
+  local seq, at = rec.seq, host.clock()
   local r = transfer(req)
   if r.error_kind == "interrupted" or r.error_kind == "cancelled" then return r end
-  local x = exchange(seq, req, r, s, started)
+  local x = exchange(seq, req, r, s, at)
+  ended(x)
   local name = ("%04d-%s-%s.json"):format(seq, req.method, slug(x.request.path))
   local ok, err = write(rec.dir .. "/" .. name, json.encode(x, {indent = 2, sort_keys = true}) .. "\n")
   if not ok then
@@ -394,6 +419,7 @@ local function replay(req, s)
         rp.used[i] = true
         rp.served[#rp.served + 1] = {n = #rp.served + 1, method = live.method, path = live.path,
           query = live.query, fixture = x.name, status = x.response.status}
+        ended(x)
         return result(x, req)
       end
       if not best or score > best_score then best, best_score, best_diff = x, score, diff end
@@ -420,10 +446,7 @@ end
 function M.rewind()
   replaying = nil
   cache = {}
-  if clock_start then
-    clock_start = host.clock()
-    clock_epoch = not config.env("HARNESS_REPLAY") and os_time() or nil
-  end
+  started = nil -- the clock starts again, at the next read or exchange
 end
 
 --- The transfer function that records or replays around 'transfer' (the

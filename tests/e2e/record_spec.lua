@@ -193,6 +193,20 @@ describe("recorded fixtures", function()
     assert.equal("true", same)
   end)
 
+  it("reads the same time between two requests however slower the replay runs", function()
+    local dir = tmp .. "/slow"
+    local code = [[-e 'harness.whoami()' -e 'print(os.time())' -e 'harness.whoami()' -e 'print(os.time())']]
+    local out1, err, rc = record(code, dir, live)
+    assert.equal(0, rc, err)
+    -- the replay dawdles before its first request and between the two
+    local slow = [[-e 'harness.sleep(1.3)' -e 'harness.whoami()' -e 'print(os.time())' ]] ..
+      [[-e 'harness.sleep(1.3)' -e 'harness.whoami()' -e 'print(os.time())']]
+    local out2
+    out2, err, rc = replay(slow, dir)
+    assert.equal(0, rc, err)
+    assert.equal(out1, out2)
+  end)
+
   it("replays hand-written fixtures; a redirect within the recorded origin stays within the replay's", function()
     local dir = tmp .. "/hand"
     h.sh("mkdir -p " .. q(dir))
