@@ -23,6 +23,19 @@ function M.timed(f, x)
   return os.clock() - t0, result
 end
 
+-- The text of the generated document at 'path'; generate(path) writes it
+-- first when it is not there yet.
+function M.document(path, generate)
+  local f = io.open(path, "rb")
+  if not f then
+    generate(path)
+    f = assert(io.open(path, "rb"))
+  end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Peak RSS (KB) of 'script --rss name' in a child process, under
 -- /usr/bin/time -v (package "time").
 function M.peak_rss(script, name)

@@ -16,14 +16,7 @@ local DOC = "build/yaml_bench.yaml"
 local STEPS = 2000
 
 local function load_doc()
-  local f = io.open(DOC, "rb")
-  if not f then
-    dofile("tests/bench/yaml_gen.lua")(DOC, STEPS)
-    f = assert(io.open(DOC, "rb"))
-  end
-  local s = f:read("a")
-  f:close()
-  return s
+  return measure.document(DOC, function(path) dofile("tests/bench/yaml_gen.lua")(path, STEPS) end)
 end
 
 local impls = {

@@ -70,14 +70,10 @@ echo $rc $(( (e - s) / 1000000 ))]]):format(cmdline, out, err, out, err, h.q(mar
   local p = assert(io.popen("sh -c " .. h.q(script)))
   local code, ms = p:read("a"):match("(%d+) (%d+)%s*$")
   p:close()
-  local function slurp(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
-    f:close()
-    os.remove(path)
-    return s
-  end
-  return slurp(out), slurp(err), tonumber(code), tonumber(ms) / 1000
+  local stdout, stderr = h.read(out), h.read(err)
+  os.remove(out)
+  os.remove(err)
+  return stdout, stderr, tonumber(code), tonumber(ms) / 1000
 end
 
 describe_sandbox("a hostile server", function()
@@ -85,18 +81,9 @@ describe_sandbox("a hostile server", function()
   local pid, base
 
   setup(function()
-    local portfile = h.tempfile("")
-    pid = h.sh(("python3 sandbox/hostile.py >%s 2>/dev/null </dev/null & echo $!"):format(portfile)):match("%d+")
     local port
-    for _ = 1, 200 do
-      local f = io.open(portfile)
-      port = f and f:read("l")
-      if f then f:close() end
-      if port then break end
-      os.execute("sleep 0.05")
-    end
-    os.remove(portfile)
-    base = "http://127.0.0.1:" .. assert(port, "hostile.py did not start")
+    pid, port = h.server("python3 sandbox/hostile.py")
+    base = "http://127.0.0.1:" .. port
   end)
   teardown(function()
     if pid then os.execute("kill " .. pid) end

@@ -16,16 +16,7 @@ local PEAK = [[
 describe_sandbox("limits", function()
   local pid, port
   setup(function()
-    local portfile = h.tempfile("")
-    pid = h.sh(("python3 tests/support/bigbody.py >%s 2>/dev/null </dev/null & echo $!"):format(portfile)):match("%d+")
-    for _ = 1, 100 do
-      local f = io.open(portfile)
-      port = f and f:read("l")
-      if f then f:close() end
-      if port then break end
-      os.execute("sleep 0.05")
-    end
-    os.remove(portfile)
+    pid, port = h.server("python3 tests/support/bigbody.py")
   end)
   teardown(function()
     if pid then os.execute("kill " .. pid) end

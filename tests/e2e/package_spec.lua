@@ -4,9 +4,7 @@
 local h = require "tests.support.helper"
 local q = h.q
 
-local function mktemp_dir()
-  return (h.sh("mktemp -d"):gsub("%s+$", ""))
-end
+local mktemp_dir = h.tempdir
 
 local SCRIPTS = {"whoami", "list-projects", "run-pipeline", "export-pipelines",
   "token-expiry-report", "rotate-token", "ff-toggle"}

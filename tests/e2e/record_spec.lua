@@ -3,16 +3,7 @@
 local h = require "tests.support.helper"
 local q = h.q
 
-local function mktemp_dir()
-  return (h.sh("mktemp -d"):gsub("%s+$", ""))
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local mktemp_dir, read = h.tempdir, h.read
 
 -- The exchange files of a recording, in order.
 local function files(dir)

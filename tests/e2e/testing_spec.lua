@@ -5,16 +5,7 @@
 local h = require "tests.support.helper"
 local q = h.q
 
-local function mktemp_dir()
-  return (h.sh("mktemp -d"):gsub("%s+$", ""))
-end
-
-local function write(path, content)
-  h.sh("mkdir -p " .. q(path:match("^(.*)/")))
-  local f = assert(io.open(path, "wb"))
-  f:write(content)
-  f:close()
-end
+local mktemp_dir, write = h.tempdir, h.write
 
 -- The absolute path of the built hlua.
 local function abs_hlua()

@@ -4,17 +4,7 @@
 local h = require "tests.support.helper"
 local q = h.q
 
-local function mktemp_dir()
-  local out = h.sh("mktemp -d")
-  return (out:gsub("%s+$", ""))
-end
-
-local function write(path, content)
-  h.sh("mkdir -p " .. q(path:match("^(.*)/")))
-  local f = assert(io.open(path, "wb"))
-  f:write(content)
-  f:close()
-end
+local mktemp_dir, write = h.tempdir, h.write
 
 -- A team library named 'name' that says where it was found.
 local function library(dir, name, where)

@@ -39,12 +39,43 @@ function M.q(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function slurp(path)
+-- A new empty directory (in the scratch directory when tests/run gave one).
+function M.tempdir()
+  local cmd = scratch and ("mktemp -d -p " .. M.q(scratch)) or "mktemp -d"
+  return (M.sh(cmd):gsub("%s+$", ""))
+end
+
+-- The contents of a file.
+function M.read(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("a")
   f:close()
+  return s
+end
+
+-- Writes a file, making its directory first.
+function M.write(path, content)
+  M.sh("mkdir -p " .. M.q(path:match("^(.*)/")))
+  local f = assert(io.open(path, "wb"))
+  f:write(content)
+  f:close()
+end
+
+-- The contents of a file, which is removed.
+local function slurp(path)
+  local s = M.read(path)
   os.remove(path)
   return s
+end
+
+-- The harness.Error of 'kind' that f(...) raises; fails if f succeeds.
+function M.failure(kind, f, ...)
+  local check = require "luassert" -- busted's assert, which specs see as 'assert'
+  local ok, e = pcall(f, ...)
+  check.is_false(ok, "expected an error")
+  check.are.equal("table", type(e), tostring(e))
+  check.are.equal(kind, e.kind)
+  return e
 end
 
 -- Runs a shell command line with optional stdin; returns stdout, stderr and
@@ -93,6 +124,23 @@ function M.tempfile(content, suffix)
   f:write(content)
   f:close()
   return path
+end
+
+-- Starts a test server in the background ('command' prints the port it
+-- listens on, then serves); returns its pid and port.
+function M.server(command)
+  local portfile = M.tempfile("")
+  local pid = M.sh(("%s >%s 2>/dev/null </dev/null & echo $!"):format(command, portfile)):match("%d+")
+  local port
+  for _ = 1, 200 do
+    local f = io.open(portfile)
+    port = f and f:read("l")
+    if f then f:close() end
+    if port then break end
+    os.execute("sleep 0.05")
+  end
+  os.remove(portfile)
+  return pid, assert(port, command .. " did not start")
 end
 
 -- The sandbox tests/run started: its info table (url, api_key, ...), or nil.

@@ -4,21 +4,12 @@
 -- kept between encodes, the float printer against %.17g, tables changed by
 -- finalizers in the middle of an encode, C stack limits, omit_nulls.
 
-local json = (harness and harness.json) or (function()
-  package.cpath = "build/?.so;" .. package.cpath   -- standalone test module
-  return require("hjson")
-end)()
-local null = json.null
 local h = require("tests.support.helper")
+local json = harness.json
+local null = json.null
 
 -- The harness.Error raised by f(...); fails if f succeeds.
-local function failure(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  assert.are.equal("table", type(e), tostring(e))
-  assert.are.equal("json", e.kind)
-  return e
-end
+local function failure(f, ...) return h.failure("json", f, ...) end
 
 -- Runs a Lua chunk in a fresh hlua (so that a crash fails the test rather
 -- than the run); returns stdout, stderr and the exit code.

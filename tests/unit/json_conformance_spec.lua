@@ -1,10 +1,7 @@
--- tests/json_conformance_spec.lua: harness.json.decode against the corpus
+-- tests/unit/json_conformance_spec.lua: harness.json.decode against the corpus
 -- in tests/support/json/corpus.lua (valid, invalid and implementation-defined).
 
-local json = (harness and harness.json) or (function()
-  package.cpath = "build/?.so;" .. package.cpath   -- standalone test module
-  return require("hjson")
-end)()
+local json = harness.json
 
 local cases = dofile("tests/support/json/corpus.lua")
 

@@ -1,22 +1,14 @@
--- tests/json_spec.lua: harness.json (src/json.c): the API, every cJSON gap
+-- tests/unit/json_spec.lua: harness.json (src/json.c): the API, every cJSON gap
 -- closed, lossless round trips (seeded random values too), refusals with
 -- paths, options, depth limits and error messages.
--- The corpus of valid/invalid documents is in tests/json_conformance_spec.lua.
+-- The corpus of valid/invalid documents is in tests/unit/json_conformance_spec.lua.
 
-local json = (harness and harness.json) or (function()
-  package.cpath = "build/?.so;" .. package.cpath   -- standalone test module
-  return require("hjson")
-end)()
+local h = require("tests.support.helper")
+local json = harness.json
 local null = json.null
 
 -- The harness.Error raised by f(...); fails if f succeeds.
-local function failure(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  assert.are.equal("table", type(e))
-  assert.are.equal("json", e.kind)
-  return e
-end
+local function failure(f, ...) return h.failure("json", f, ...) end
 
 local function decode_error(s) return failure(json.decode, s) end
 local function encode_error(v, opts) return failure(json.encode, v, opts) end

@@ -3,6 +3,7 @@
 -- encode, edit's byte-for-byte and line-for-line promises, the API, and
 -- one-line errors for malformed and hostile documents.
 
+local h = require("tests.support.helper")
 local yaml = harness.yaml
 local json = harness.json
 local null = json.null
@@ -10,12 +11,7 @@ local ARRAY_MT = getmetatable(json.array())
 
 local CORPUS = "tests/support/yaml/corpus/"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = h.read
 
 local function corpus_files()
   local names = {}
@@ -30,10 +26,7 @@ end
 
 -- The harness.Error raised by f(...); fails if f succeeds.
 local function failure(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  assert.are.equal("table", type(e), tostring(e))
-  assert.are.equal("yaml", e.kind)
+  local e = h.failure("yaml", f, ...)
   assert.is_nil(tostring(e):find("\n"), "one line expected: " .. tostring(e))
   return e
 end
