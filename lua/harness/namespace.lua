@@ -70,7 +70,8 @@ setmetatable(harness, {
 })
 
 -- Recorded fixtures (HARNESS_RECORD, HARNESS_REPLAY) keep the clock of the
--- recording: it starts here, before the script reads the time.
+-- recording: os.time and os.date read it from here on, before the script
+-- reads the time.
 local function set(name)
   local v = os.getenv(name)
   return v ~= nil and v ~= ""
