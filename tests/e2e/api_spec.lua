@@ -72,10 +72,7 @@ describe_sandbox("harness.api", function()
       end
       print(harness.json.encode(out))]], {HARNESS_ORG_ID = "default", HARNESS_PROJECT_ID = "default_project"})
     local services, sent = {}, 0
-    local log = {}
-    for _, r in ipairs(requests_since(0)) do
-      if r.path:sub(1, 10) ~= "/_sandbox/" then log[#log + 1] = r end
-    end
+    local log = t.api_requests()
     local by_op = {}
     for _, r in ipairs(log) do by_op[r.operation or "?"] = r end
     local ops = run_json([[

@@ -6,13 +6,7 @@ local t = require "tests.support.http_helper"
 
 local describe_sandbox = t.info and describe or pending
 
-local function api_requests()
-  local n = 0
-  for _, r in ipairs(t.ctl("GET", "/_sandbox/requests?since=0").requests) do
-    if r.path:sub(1, 10) ~= "/_sandbox/" then n = n + 1 end
-  end
-  return n
-end
+local function api_requests() return #t.api_requests() end
 
 local function lines(s)
   local out = {}

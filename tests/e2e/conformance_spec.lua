@@ -99,14 +99,12 @@ local LIBRARY = {"orgs", "projects", "users", "pipelines", "tokens", "apikeys", 
 -- The operations the sandbox saw since the last reset, each checked.
 local function operations_seen(what)
   local ops, seen = {}, {}
-  for _, r in ipairs(t.ctl("GET", "/_sandbox/requests?since=0").requests) do
-    if r.path:sub(1, 10) ~= "/_sandbox/" then
-      assert.is_true(r.shape_ok, ("%s: %s %s refused by the table's checks (%s)"):format(
-        what, r.method, r.target, tostring(r.code)))
-      if not seen[r.operation] then
-        seen[r.operation] = true
-        ops[#ops + 1] = r.operation
-      end
+  for _, r in ipairs(t.api_requests()) do
+    assert.is_true(r.shape_ok, ("%s: %s %s refused by the table's checks (%s)"):format(
+      what, r.method, r.target, tostring(r.code)))
+    if not seen[r.operation] then
+      seen[r.operation] = true
+      ops[#ops + 1] = r.operation
     end
   end
   table.sort(ops)

@@ -10,9 +10,7 @@ local describe_sandbox = t.info and describe or pending
 -- The API requests the sandbox saw since the last reset: "METHOD path".
 local function seen()
   local out = {}
-  for _, r in ipairs(t.ctl("GET", "/_sandbox/requests?since=0").requests) do
-    if r.path:sub(1, 10) ~= "/_sandbox/" then out[#out + 1] = r.method .. " " .. r.path end
-  end
+  for _, r in ipairs(t.api_requests()) do out[#out + 1] = r.method .. " " .. r.path end
   return out
 end
 

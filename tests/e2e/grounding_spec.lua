@@ -7,14 +7,7 @@ local t = require "tests.support.http_helper"
 
 local describe_sandbox = t.info and describe or pending
 
--- The sandbox's log of the API requests made since the last reset.
-local function api_requests()
-  local out = {}
-  for _, r in ipairs(t.ctl("GET", "/_sandbox/requests?since=0").requests) do
-    if r.path:sub(1, 10) ~= "/_sandbox/" then out[#out + 1] = r end
-  end
-  return out
-end
+local api_requests = t.api_requests
 
 local function find(log, operation)
   for _, r in ipairs(log) do

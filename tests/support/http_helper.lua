@@ -19,6 +19,16 @@ function M.reset() return M.ctl("POST", "/_sandbox/reset") end
 function M.fault(spec) return M.ctl("POST", "/_sandbox/faults", spec) end
 function M.stats() return M.ctl("GET", "/_sandbox/stats") end
 
+-- The sandbox's log entries of the API requests (not its own /_sandbox/
+-- ones) made since the last reset, in order.
+function M.api_requests()
+  local out = {}
+  for _, r in ipairs(M.ctl("GET", "/_sandbox/requests?since=0").requests) do
+    if r.path:sub(1, 10) ~= "/_sandbox/" then out[#out + 1] = r end
+  end
+  return out
+end
+
 local HARNESS_VARS = {"HARNESS_API_KEY", "HARNESS_PLATFORM_API_KEY", "HARNESS_API_KEY_FILE",
   "HARNESS_ENDPOINT", "HARNESS_ACCOUNT_ID", "HARNESS_ORG_ID", "HARNESS_PROJECT_ID",
   "HARNESS_PROFILE", "HARNESS_TRACE", "HARNESS_LOG", "HARNESS_RETRIES", "HARNESS_CA_BUNDLE",
