@@ -12,7 +12,7 @@
 -- dkjson, 30x slower, runs once and on the page only.
 
 local measure = dofile("tests/bench/measure.lua")
-local median, timed = measure.median, measure.timed
+local median = measure.median
 local hjson = harness.json
 local cjson = require("cjson")
 local dkjson = require("dkjson")
@@ -60,28 +60,17 @@ local function bench(shape, runs)
   local mb = #doc / 1e6
   print(string.format("\n%s: %s, %.1f MB; median of %d runs", shape, path_of(shape), mb, runs))
   print(string.format("%-10s %12s %12s", "", "decode MB/s", "encode MB/s"))
-  -- Runs are interleaved (one decode and one encode of each library in turn),
-  -- so that a busy machine slows every library alike; then medians.
-  local times = {}
-  for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
-  for r = 1, runs do
-    for _, impl in ipairs(impls) do
-      if r <= (impl.runs or runs) and (impl.only or shape) == shape then
-        local t = times[impl.name]
-        local td, v = timed(impl.decode, doc)
-        t.dec[#t.dec + 1] = td
-        t.enc[#t.enc + 1] = timed(impl.encode, v)
-      end
-    end
-  end
-  local res = {}
+  local here = {}
   for _, impl in ipairs(impls) do
+    if (impl.only or shape) == shape then here[#here + 1] = impl end
+  end
+  local times = measure.interleaved(here, doc, runs)
+  local res = {}
+  for _, impl in ipairs(here) do
     local t = times[impl.name]
-    if #t.dec > 0 then
-      local r = { dec = mb / median(t.dec), enc = mb / median(t.enc) }
-      res[impl.name] = r
-      print(string.format("%-10s %12.1f %12.1f", impl.name, r.dec, r.enc))
-    end
+    local r = { dec = mb / median(t.dec), enc = mb / median(t.enc) }
+    res[impl.name] = r
+    print(string.format("%-10s %12.1f %12.1f", impl.name, r.dec, r.enc))
   end
   local h, c, d = res["hlua.json"], res["lua-cjson"], res["dkjson"]
   print(string.format("hlua.json / lua-cjson: decode %.2fx, encode %.2fx", h.dec / c.dec, h.enc / c.enc))

@@ -23,6 +23,26 @@ function M.timed(f, x)
   return os.clock() - t0, result
 end
 
+-- CPU seconds of decoding 'doc' and encoding the result with each of
+-- 'impls' ({name, decode, encode, runs}; at most 'runs' times, or impl.runs),
+-- interleaved (one decode and one encode of each in turn) so that a busy
+-- machine slows every library alike: {[name] = {dec = {...}, enc = {...}}}.
+function M.interleaved(impls, doc, runs)
+  local times = {}
+  for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
+  for r = 1, runs do
+    for _, impl in ipairs(impls) do
+      if r <= (impl.runs or runs) then
+        local t = times[impl.name]
+        local td, v = M.timed(impl.decode, doc)
+        t.dec[#t.dec + 1] = td
+        t.enc[#t.enc + 1] = M.timed(impl.encode, v)
+      end
+    end
+  end
+  return times
+end
+
 -- The text of the generated document at 'path'; generate(path) writes it
 -- first when it is not there yet.
 function M.document(path, generate)

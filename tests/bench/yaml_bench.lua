@@ -8,7 +8,7 @@
 -- under /usr/bin/time -v (package "time"); "baseline" only reads the file.
 
 local measure = dofile("tests/bench/measure.lua")
-local median, timed = measure.median, measure.timed
+local median = measure.median
 local hyaml = harness.yaml
 local lyaml = require("lyaml")
 
@@ -48,17 +48,7 @@ print(string.format("document: %s, %.2f MB, %d steps; median of %d runs",
 assert(hyaml.decode(doc).pipeline.stages[1].stage.spec.execution.steps[STEPS].step.identifier
   == lyaml.load(doc).pipeline.stages[1].stage.spec.execution.steps[STEPS].step.identifier)
 print(string.format("%-13s %10s %10s %16s", "", "decode s", "encode s", "peak RSS KB"))
--- Runs are interleaved, so that a busy machine slows both libraries alike.
-local times = {}
-for _, impl in ipairs(impls) do times[impl.name] = { dec = {}, enc = {} } end
-for _ = 1, runs do
-  for _, impl in ipairs(impls) do
-    local t = times[impl.name]
-    local td, v = timed(impl.decode, doc)
-    t.dec[#t.dec + 1] = td
-    t.enc[#t.enc + 1] = timed(impl.encode, v)
-  end
-end
+local times = measure.interleaved(impls, doc, runs)
 local res = {}
 for _, impl in ipairs(impls) do
   local t = times[impl.name]
