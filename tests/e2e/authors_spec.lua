@@ -6,7 +6,8 @@ local t = require "tests.support.http_helper"
 
 local describe_sandbox = t.info and describe or pending
 
-local function api_requests() return #t.api_requests() end
+-- How many API requests the sandbox saw since the last reset.
+local function api_request_count() return #t.api_requests() end
 
 local function lines(s)
   local out = {}
@@ -42,7 +43,7 @@ describe_sandbox("script authors", function()
     for i = 1, 8 do -- each at the script's own line, however deep in hlua the check ran
       assert.matches("^%(command line%):2: bad argument", l[i])
     end
-    assert.equal(0, api_requests(), "a request went out")
+    assert.equal(0, api_request_count(), "a request went out")
   end)
 
   it("see a bad argument at their own line, with no traceback into hlua's library", function()
