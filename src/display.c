@@ -81,7 +81,7 @@ static int push_description(lua_State *L, int idx) {
 ** its keys as text; other values are the same. 'depth' bounds the copy
 ** (a cycle stays for the encoder to refuse). */
 static void push_printable(lua_State *L, int idx, int depth) {
-  int mixed = 0, has_int = 0, has_other = 0;
+  int mixed, has_int = 0, has_other = 0;
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 6, "too deep to print");
   lua_pushnil(L);
@@ -93,7 +93,7 @@ static void push_printable(lua_State *L, int idx, int depth) {
   lua_createtable(L, 0, 0);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -1) == LUA_TTABLE && depth > 0 && !luaL_getmetafield(L, -1, "__tostring"))
+    if (lua_type(L, -1) == LUA_TTABLE && depth > 0 && is_data(L, -1))
       push_printable(L, -1, depth - 1);
     else
       lua_pushvalue(L, -1);

@@ -298,7 +298,7 @@ static int doprint(lua_State *L, const char *expr) {
     int n = lua_gettop(L) - base;
     lua_pushcfunction(L, hlua_print_values);
     lua_insert(L, base + 1);
-    if (print_yaml) {
+    if (print_yaml && n > 0) {   /* print's options follow values */
       lua_createtable(L, 0, 1);
       lua_pushboolean(L, 1);
       lua_setfield(L, -2, "yaml");

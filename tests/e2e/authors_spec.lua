@@ -181,6 +181,11 @@ describe("script authors, without a server", function()
       options = {{"--json", "j"}}, arguments = {{"PIPELINE", "p"}}})]]))
     assert.equal(0, code, err)
     assert.equal('{"1":"p1","json":true,"pipeline":"p1"}\n', out)
+    -- with a table inside that has __tostring: shown as it is without the 1
+    out, err, code = h.run("-e " .. h.q([[local b = setmetatable({}, {__tostring = function() return "X" end})
+      harness.print({1, a = 1, b = b}, {a = 1, b = b})]]))
+    assert.equal(0, code, err)
+    assert.equal('{"1":1,"a":1,"b":{}}\n{"a":1,"b":{}}\n', out)
   end)
 
   it("see UTC in dates and can show nested fields in tables", function()
