@@ -92,11 +92,13 @@ function M.new(r, method, path, retries)
 end
 
 -- What the verbs return for a change a dry run held back: a placeholder
--- whose every field is itself (so that res.data.planExecution.uuid reads
--- without failing), dry_run = true, and "(dry run)" as text.
+-- whose every named field is itself (so that res.data.planExecution.uuid
+-- reads without failing), dry_run = true, and "(dry run)" as text. It has
+-- no items, so that ipairs over it ends.
 local DryRun = {__name = "harness.DryRun", __tostring = function() return "(dry run)" end}
 function DryRun.__index(t, k)
   if k == "dry_run" then return true end
+  if type(k) ~= "string" then return nil end
   return t
 end
 M.DRY_RUN = setmetatable({}, DryRun)

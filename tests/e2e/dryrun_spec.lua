@@ -57,6 +57,7 @@ describe_sandbox("a dry run", function()
       local y = harness.pipelines.yaml("hello_world", P)
       local res = harness.pipelines.update("hello_world", y:gsub("Hello World", "Hello There"), P)
       print(res.dry_run)
+      for _ in ipairs(res.data) do error("the placeholder has items") end -- and ends
       local r = harness.request("DELETE", "/ng/api/v2/secrets/github_pat")
       print(r.dry_run, r.status)
       print(#harness.pipelines.list(P) > 0)]], {HARNESS_DRY_RUN = "1"})
