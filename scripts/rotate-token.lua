@@ -30,7 +30,8 @@ if a.out and not new.dry_run then
   harness.write_secret(a.out, new .. "\n")
 end
 if a.store_secret then
-  local s = {identifier = a.store_secret, value = new, org = a.secret_org or false,
+  -- (tostring: in a dry run, the placeholder's text stands for the token)
+  local s = {identifier = a.store_secret, value = tostring(new), org = a.secret_org or false,
              project = a.secret_project or false}
   local ok, err = pcall(harness.secrets.get, s.identifier, {org = s.org, project = s.project})
   if ok then

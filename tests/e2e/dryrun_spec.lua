@@ -49,6 +49,12 @@ describe_sandbox("a dry run", function()
     assert.matches("hlua: dry run: 1 change held back, nothing changed\n$", err)
     assert.not_matches(t.info.api_key, out .. err, 1, true)
     only_reads(seen())
+    -- and with --store-secret: the secret it would create, the token's place held
+    out, err, code = h.run("--dry-run scripts/rotate-token.lua scratch --store-secret rotated_ci_key", nil, t.env())
+    assert.equal(2, code, err)
+    assert.matches('not sent: POST http://[^ ]+/ng/api/v2/secrets%?.*"value": "%(dry run%)"', err)
+    assert.matches("2 changes held back", err)
+    only_reads(seen())
   end)
 
   it("of a pipeline update shows the YAML it would send and sends nothing", function()
