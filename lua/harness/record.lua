@@ -17,6 +17,7 @@ local host = require "hlua.host"
 local json = require "harness.json"
 local config = require "harness.config"
 local url = require "harness.url"
+local trace = require "harness.trace"
 
 local M = {}
 
@@ -190,7 +191,11 @@ local function kept_body(t)
   return t.body or ""
 end
 
-local SECRET_HEADER = {["x-api-key"] = true, authorization = true, cookie = true}
+-- Headers a fixture leaves out: the key, and the credentials a trace never shows.
+local function secret_header(name)
+  name = name:lower()
+  return name == "x-api-key" or trace.CREDENTIAL_HEADERS[name]
+end
 
 -- ---------- the clock ----------
 -- The script reads the recording's time as of the last exchange that ended
@@ -281,7 +286,7 @@ local function exchange(seq, req, r, s, at)
   local headers = {}
   for _, line in ipairs(req.headers or {}) do
     local name = line:match("^([^:]+):")
-    if name and not SECRET_HEADER[name:lower()] then headers[#headers + 1] = redact(line) end
+    if name and not secret_header(name) then headers[#headers + 1] = redact(line) end
   end
   x.request.headers = json.array(headers)
   local res = {status = r.status, elapsed = r.elapsed and math.floor(r.elapsed * 1000 + 0.5) / 1000}
@@ -290,7 +295,7 @@ local function exchange(seq, req, r, s, at)
   else
     local h = json.object{}
     for k, v in pairs(r.headers or {}) do
-      if not SECRET_HEADER[k:lower()] and k:lower() ~= "set-cookie" then h[k] = redact(v) end
+      if not secret_header(k) then h[k] = redact(v) end
     end
     res.headers = h
     keep_body(res, r.body)

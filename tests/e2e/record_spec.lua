@@ -93,7 +93,7 @@ describe("recorded fixtures", function()
     local out, err, rc = record([[-e '
       local t = harness.tokens.create{identifier = "fixture_token", apikey = "hlua_automation"}
       print(t)
-      harness.request("GET", "/_sandbox/echo", {headers = {["X-Echo"] = t}})']], dir)
+      harness.request("GET", "/_sandbox/echo", {headers = {["X-Echo"] = t, ["Proxy-Authorization"] = "Basic cHJveHk6cHc="}})']], dir)
     assert.equal(0, rc, err)
     local created = out:match("^(%S+)\n")
     assert.matches("^pat%.[%w]+%.[%w]+%.[%w]+$", created)
@@ -104,6 +104,9 @@ describe("recorded fixtures", function()
       assert.not_matches(sb.api_key:match("[^.]+$"), text, 1, true) -- not even the secret
       assert.not_matches(created, text, 1, true)
       assert.not_matches(created:match("[^.]+$"), text, 1, true)
+      for _, line in ipairs(harness.json.decode(text).request.headers) do -- nor other credentials
+        assert.not_matches("^[Pp]roxy%-[Aa]uthorization:", line)
+      end
     end
     -- the replay answers with the masked token
     out, err, rc = replay([[-e 'print(harness.tokens.create{identifier = "fixture_token", apikey = "hlua_automation"})']], dir)
