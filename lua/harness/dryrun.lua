@@ -6,8 +6,8 @@
 -- held back (and exits 2 when there were some).
 --
 -- Which requests are reads follows the API, not only the method: Harness
--- lists and searches with POST. A request is a read when its method is GET
--- or HEAD, or when it is a POST whose operation in the Harness API table
+-- lists and searches with POST. A request is a read when its method is GET,
+-- HEAD or OPTIONS, or when it is a POST whose operation in the Harness API table
 -- is named as a read (Get..., List..., Search..., Find..., Fetch...,
 -- Count..., Filter..., Query..., Evaluate..., Download...) and not as a
 -- change (...Create..., ...Update..., ...Delete..., ...Save...,
@@ -28,26 +28,40 @@ local READ_NAMES = {"Get", "List", "Search", "Find", "Fetch", "Count", "Filter",
                     "Download"}
 local CHANGE_WORDS = {"Create", "Update", "Delete", "Save", "Upsert"}
 
+-- The segments of a path, without the slashes.
+local function segments(path)
+  local out = {}
+  for seg in path:gmatch("[^/]+") do out[#out + 1] = seg end
+  return out
+end
+
+-- The table's operations by method and number of path segments, each with
+-- its template's segments: made once, at the first request a dry run asks
+-- about.
+local by_shape
+
 -- The operation of the Harness API table a method and path are, or nil.
 -- The path is matched against the table's templates ({param} matches one
 -- segment), with the endpoint's own prefix (/gateway) removed.
 local function operation_of(method, path)
-  local api = require "harness.api"
-  local segs = {}
-  for s in path:gmatch("[^/]+") do segs[#segs + 1] = s end
-  for _, name in ipairs(api.names()) do
-    local op = api.find(name)
-    if op.method == method then
-      local tsegs = {}
-      for s in op.path:gmatch("[^/]+") do tsegs[#tsegs + 1] = s end
-      if #tsegs == #segs then
-        local same = true
-        for i = 1, #segs do
-          if tsegs[i]:sub(1, 1) ~= "{" and tsegs[i] ~= segs[i] then same = false break end
-        end
-        if same then return op end
-      end
+  if not by_shape then
+    local api = require "harness.api"
+    by_shape = {}
+    for _, name in ipairs(api.names()) do
+      local op = api.find(name)
+      local tsegs = segments(op.path)
+      local key = op.method .. " " .. #tsegs
+      by_shape[key] = by_shape[key] or {}
+      table.insert(by_shape[key], {op = op, segs = tsegs})
     end
+  end
+  local segs = segments(path)
+  for _, t in ipairs(by_shape[method .. " " .. #segs] or {}) do
+    local same = true
+    for i = 1, #segs do
+      if t.segs[i]:sub(1, 1) ~= "{" and t.segs[i] ~= segs[i] then same = false break end
+    end
+    if same then return t.op end
   end
 end
 
@@ -81,7 +95,7 @@ local function show_body(body, content_type)
 end
 
 --- Holds back one change: prints its block on stderr and counts it.
---- 'what' is the block's text after "would" (e.g. "POST https://...").
+--- 'what' is the block's first line after "not sent: " (e.g. "POST https://...").
 function M.hold(what, details)
   M.held = M.held + 1
   io.stderr:write(("hlua: dry run, not sent: %s%s\n"):format(config.redact(what), details or ""))
