@@ -11,7 +11,6 @@ local M = {}
 -- The chunk name of every file of hlua's library starts with this one's
 -- folder ("@.../harness/").
 local LIBRARY = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$")
-M.LIBRARY = LIBRARY
 
 -- The level (as error counts it from the function that calls this) of the
 -- first function outside the library. When that is a C function (pcall),

@@ -113,7 +113,8 @@ local function edit_script(a, b)
       while x < n and y < m and a[x + 1] == b[y + 1] do x, y = x + 1, y + 1 end
       v[k] = x
       if x >= n and y >= m then
-        -- walk back through the snapshots (trace[dd] is V before step dd)
+        -- walk back through the snapshots (trace[dd] is V before step dd),
+        -- collecting the script from its end, then turned around
         local script = {}
         for dd = d, 1, -1 do
           local vv, kk = trace[dd], x - y
@@ -122,21 +123,23 @@ local function edit_script(a, b)
           local px = vv[prev_k] or 0
           local py = px - prev_k
           while x > px and y > py do
-            table.insert(script, 1, {" ", a[x]})
+            script[#script + 1] = {" ", a[x]}
             x, y = x - 1, y - 1
           end
           if x == px then
-            table.insert(script, 1, {"+", b[y]})
+            script[#script + 1] = {"+", b[y]}
             y = y - 1
           else
-            table.insert(script, 1, {"-", a[x]})
+            script[#script + 1] = {"-", a[x]}
             x = x - 1
           end
         end
         while x > 0 and y > 0 do
-          table.insert(script, 1, {" ", a[x]})
+          script[#script + 1] = {" ", a[x]}
           x, y = x - 1, y - 1
         end
+        local last = #script
+        for k = 1, last // 2 do script[k], script[last + 1 - k] = script[last + 1 - k], script[k] end
         return script
       end
     end

@@ -12,6 +12,7 @@
 
 local json = require "harness.json" -- the null sentinel and the marks live there
 local C = require "hlua_yaml"
+local check = require "harness.check"
 
 local null = json.null
 local rawget, rawlen, type, next = rawget, rawlen, type, next
@@ -150,10 +151,8 @@ local function build(events)
   end
   local docs = {}
   while events[i].type == "doc" do
-    local d = {start = events[i]}
     i = i + 1
-    d.root = node()
-    d.finish = events[i]
+    local d = {root = node()}
     i = i + 1
     docs[#docs + 1] = d
   end
@@ -554,7 +553,7 @@ local function session(src)
           end
           local q = n.pairs[j]
           if not q then return replace(n, v, pos) end
-          -- Drop the leftovers of earlier splices in this range: none were made.
+          -- the deleted pairs run from p's key to q's: q's key takes p's place
           splice(p.key.s, q.key.s, "")
           i = j
         end
@@ -745,7 +744,6 @@ local function session(src)
 
   S.diff = diff
   S.replace = replace
-  S.cend = cend
 
   -- The text with the splices made; nil when two of them overlap.
   function S.apply()
@@ -781,12 +779,8 @@ end
 --- ways), the document is written whole, or, with opts.rewrite == false,
 --- an error is raised instead.
 function M.edit(s, fn, opts)
-  if type(s) ~= "string" then
-    error("bad argument #1 to 'edit' (string expected, got " .. type(s) .. ")", 2)
-  end
-  if type(fn) ~= "function" then
-    error("bad argument #2 to 'edit' (function expected, got " .. type(fn) .. ")", 2)
-  end
+  if type(s) ~= "string" then check.argerror("yaml.edit", 1, "string expected, " .. check.got(s)) end
+  check.callable("yaml.edit", 2, fn)
   local docs = C.decode_all(s, opts)
   local orig = C.decode_all(s, opts)
   if #docs == 0 then

@@ -318,7 +318,7 @@ function harness.yaml.encode(v, opts) end
 ---blank lines, key order, quoting and block styles stay as they were.
 ---@param s string
 ---@param fn fun(doc: any, i: integer): any
----@param opts? {max_depth?: integer}
+---@param opts? {max_depth?: integer, rewrite?: boolean}
 ---@return string
 function harness.yaml.edit(s, fn, opts) end
 ---The keys of mapping t in the order encode writes them.
