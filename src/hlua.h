@@ -3,9 +3,10 @@
 ** Everything else is static to its file. The files form a DAG, leaves
 ** first: errors, codec (its own header, codec.h), interrupt, json,
 ** display, paths; then harness (the table and the host's primitives) and
-** repl; main on top. http.c is the separate module hlua_http and needs
-** nothing of the executable: it finds the Ctrl-C flag through the
-** registry (HLUA_INTERRUPT_KEY).
+** repl; main on top. http.c and yaml.c are the separate modules hlua_http
+** and hlua_yaml, loaded on first use, and need nothing of the executable:
+** hlua_http finds the Ctrl-C flag through the registry (HLUA_INTERRUPT_KEY);
+** hlua_yaml links its own copies of codec.c and errors.c (see Makefile).
 */
 #ifndef HLUA_H
 #define HLUA_H

@@ -256,14 +256,15 @@ static int is_token(const char *s, size_t n) {
 ** POST); HEAD with a body is refused. */
 static CURLcode set_method(lua_State *L, int req, Transfer *t) {
   CURL *e = t->easy;
-  size_t mlen = 3, blen = 0;
+  size_t mlen, blen = 0;
   const char *method = (lua_getfield(L, req, "method"), luaL_optlstring(L, -1, "GET", &mlen));
   const char *body = (lua_getfield(L, req, "body"), lua_tolstring(L, -1, &blen));
-  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+  int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
+      head = strcmp(method, "HEAD") == 0;
   CURLcode rc = CURLE_OK;
   luaL_argcheck(L, is_token(method, mlen), 2, "req.method must be an HTTP method token");
   luaL_argcheck(L, body || lua_isnil(L, -1), 2, "req.body must be a string");
-  if (strcmp(method, "HEAD") == 0) {
+  if (head) {
     luaL_argcheck(L, body == NULL, 2, "req.body: HEAD sends no body");
     rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (body || post) {
@@ -271,7 +272,7 @@ static CURLcode set_method(lua_State *L, int req, Transfer *t) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
     if (!add_header(t, "Expect:")) rc = CURLE_OUT_OF_MEMORY; /* no 100-continue round trip */
   }
-  if (rc == CURLE_OK && !post && strcmp(method, "HEAD") != 0 && (body || !get))
+  if (rc == CURLE_OK && !post && !head && (body || !get))
     rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
   lua_pop(L, 2);
   return rc;

@@ -1154,9 +1154,9 @@ static inline char *put_escape(char *w, unsigned char c, char e) {
 }
 
 /* Writes s as a JSON string; refuses invalid UTF-8 (naming frame f, and
-** whether the culprit is a key).  Text is copied 8 bytes at a time, each
-** word tested for bytes to escape as it is copied; words with bytes from
-** 0x80 on go through the UTF-8 DFA.  s must be NUL-terminated, as Lua's
+** whether the culprit is a key).  Text is copied a block (JSON_BLOCK
+** bytes) at a time, each block tested for bytes to escape as it is copied;
+** blocks with bytes from 0x80 on go through the UTF-8 DFA.  s must be NUL-terminated, as Lua's
 ** strings are. */
 static void encode_string(Encoder *E, const char *s, size_t len,
                            const Frame *f, int iskey) {
@@ -1265,7 +1265,7 @@ static inline void encode_member(Encoder *E, const char *k, size_t klen,
   if (!first) buf_putc(E->L, E->B, ',');
   if (E->indent) put_newline(E, depth);
   encode_string(E, k, klen, f, 1);
-  if (E->indent) buf_putn(E->L, E->B, ": ", 2);
+  if (E->indent) buf_puts(E->L, E->B, ": ");
   else buf_putc(E->L, E->B, ':');
   encode_value(E, &c, depth);
 }
@@ -1360,8 +1360,8 @@ static void encode_table(Encoder *E, int idx, Frame *f, int depth) {
   kind = codec_table_kind(L, idx, E->arrayidx, E->objectidx);
   lua_pushnil(L);
   if (!lua_next(L, idx)) {
-    if (kind == CODEC_ARRAY) buf_putn(L, E->B, "[]", 2);
-    else buf_putn(L, E->B, "{}", 2);
+    if (kind == CODEC_ARRAY) buf_puts(L, E->B, "[]");
+    else buf_puts(L, E->B, "{}");
     return;
   }
   if (kind == CODEC_AUTO)
@@ -1390,19 +1390,19 @@ static void encode_value(Encoder *E, Frame *f, int depth) {
         encode_float(E, lua_tonumber(L, -1), f);
       break;
     case LUA_TBOOLEAN:
-      if (lua_toboolean(L, -1)) buf_putn(L, E->B, "true", 4);
-      else buf_putn(L, E->B, "false", 5);
+      if (lua_toboolean(L, -1)) buf_puts(L, E->B, "true");
+      else buf_puts(L, E->B, "false");
       break;
     case LUA_TTABLE:
       encode_table(E, lua_gettop(L), f, depth + 1);
       break;
     case LUA_TNIL:
-      buf_putn(L, E->B, "null", 4);
+      buf_puts(L, E->B, "null");
       break;
     case LUA_TUSERDATA:
     case LUA_TLIGHTUSERDATA:
       if (lua_touserdata(L, -1) == E->null) {
-        buf_putn(L, E->B, "null", 4);
+        buf_puts(L, E->B, "null");
         break;
       }
       /* FALLTHROUGH */

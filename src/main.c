@@ -392,7 +392,7 @@ static int finish_tasks(lua_State *L) {
 }
 
 /* In a dry run (the library's harness.dryrun was used): its last line, how
-** many changes were held back; returns that number (0 when none, or when
+** many changes were held back; returns whether there were any (0 also when
 ** there was no dry run). */
 static int dry_run_summary(lua_State *L) {
   lua_Integer held = 0;

@@ -929,8 +929,9 @@ static void decode_node(Decoder *D, int depth) {
   if (name) record_anchor(D, name, before);
 }
 
-/* Reads the options table at idx (max_depth); returns the depth limit. */
-static int decode_options(lua_State *L, int idx) {
+/* Reads the options table at idx (max_depth), of decode and encode alike;
+** returns the depth limit. */
+static int depth_option(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return YAML_MAX_DEPTH;
   luaL_checktype(L, idx, LUA_TTABLE);
   return codec_opt_int(L, idx, "max_depth", YAML_MAX_DEPTH, 1,
@@ -939,12 +940,12 @@ static int decode_options(lua_State *L, int idx) {
 
 /* Sets up a decoder over the text of argument 1, with the options of
 ** argument 'opts' (0: none taken), on the stack above them: the null
-** sentinel, the marks, the order and anchor tables and the parser; the
-** parser is at stream start. */
+** sentinel, the array and mapping marks, the anchor and alias-size tables
+** and the parser; the parser is at stream start. */
 static void decoder_init(lua_State *L, Decoder *D, int opts) {
   size_t len, i;
   const char *s = luaL_checklstring(L, 1, &len);
-  D->maxdepth = opts ? decode_options(L, opts) : YAML_MAX_DEPTH;
+  D->maxdepth = opts ? depth_option(L, opts) : YAML_MAX_DEPTH;
   lua_settop(L, opts ? opts : 1);
   D->L = L;
   D->s = s;
@@ -1023,7 +1024,7 @@ static int yaml_decode_all(lua_State *L) {
     lua_rawseti(L, list, ++n);
   }
   parser_close(D.P);
-  lua_getfield(L, LUA_REGISTRYINDEX, JSON_ARRAY_MT);
+  lua_pushvalue(L, D.arraymt);
   lua_setmetatable(L, list);
   return 1;
 }
@@ -1381,15 +1382,11 @@ static void put_float(Encoder *E, double d) {
 
 /* Pushes the keys of the mapping at idx in the order to write them: its
 ** recorded order (keys whose value is nil left out), then any other keys
-** in byte order.  Returns how many.  Every key must be a string. */
-static lua_Integer map_keys(lua_State *L, int idx) {
-  lua_Integer n = 0, total = 0, i, no;
+** in byte order.  Returns how many.  Every key must be a string; 'total'
+** is how many keys it has (the callers have counted them). */
+static lua_Integer map_keys(lua_State *L, int idx, lua_Integer total) {
+  lua_Integer n = 0, i, no;
   int list, set = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    total++;
-    lua_pop(L, 1);
-  }
   lua_createtable(L, (int)total, 0);
   list = lua_gettop(L);
   if (get_shape(L, idx) == LUA_TTABLE) {
@@ -1521,7 +1518,7 @@ static lua_Integer push_write_order(Encoder *E, int idx, const Frame *f) {
   }
   if (present != total) {
     lua_pop(L, 1);
-    n = map_keys(L, idx);
+    n = map_keys(L, idx, total);
   }
   return total == 0 ? 0 : n;   /* a shape may list only null members */
 }
@@ -1616,8 +1613,8 @@ static void encode_node(Encoder *E, const Frame *f, int indent, int depth) {
   }
 }
 
-/* Sets up an encoder on the stack: the null sentinel, the marks, the order
-** table and the output buffer. */
+/* Sets up an encoder on the stack: the null sentinel, the array and object
+** marks and the output buffer. */
 static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
   E->L = L;
   E->maxdepth = maxdepth;
@@ -1631,13 +1628,9 @@ static void encoder_init(lua_State *L, Encoder *E, int maxdepth) {
 static int yaml_encode(lua_State *L) {
   Encoder E;
   Frame root = {NULL, NULL, 0, 0, NULL};
-  int maxdepth = YAML_MAX_DEPTH;
+  int maxdepth;
   luaL_checkany(L, 1);
-  if (!lua_isnoneornil(L, 2)) {
-    luaL_checktype(L, 2, LUA_TTABLE);
-    maxdepth = codec_opt_int(L, 2, "max_depth", YAML_MAX_DEPTH, 1,
-                             YAML_DEPTH_LIMIT);
-  }
+  maxdepth = depth_option(L, 2);
   lua_settop(L, 2);
   encoder_init(L, &E, maxdepth);
   lua_pushvalue(L, 1);
@@ -1733,6 +1726,7 @@ static int map_newindex(lua_State *L) {
 /* Takes table t (argument 1) and pushes the list of its keys in the order
 ** encode writes them (see map_keys); raises unless they are strings. */
 static void push_keys_of_arg(lua_State *L) {
+  lua_Integer total = 0;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lua_pushnil(L);
@@ -1740,9 +1734,10 @@ static void push_keys_of_arg(lua_State *L) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_error(L, "yaml: mapping has a %s key (keys are strings)",
                  luaL_typename(L, -2));
+    total++;
     lua_pop(L, 1);
   }
-  map_keys(L, 1);
+  map_keys(L, 1, total);
 }
 
 /* keys(t) -> list of t's keys in the order encode writes them: the order
@@ -1837,9 +1832,10 @@ static int yaml_mapping(lua_State *L) {
 
 
 /* Creates what the module keeps in the registry, once per state: the
-** marks, null and buffer metatable it shares with harness.json (as json.c
-** makes them, when it has not yet), the mapping mark, the order table and
-** the parser metatable. */
+** marks, null and buffer metatable it shares with harness.json (as
+** codec_open makes them, when it has not yet), the mapping mark, the
+** weak-values metatable of the shapes' key caches and the parser
+** metatable. */
 static void init_registry(lua_State *L) {
   codec_open(L);
   if (luaL_newmetatable(L, YAML_MAP_MT)) {   /* the shape of {}: no keys */
